@@ -1,0 +1,1 @@
+"""The workflow language: YAML -> typed models, templates, lint, diagnostic, diagrams (pure)."""

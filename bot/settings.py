@@ -1,0 +1,38 @@
+"""Process settings, read from the environment (and a `.env` file when present)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+
+
+class Settings(BaseSettings):
+    """Everything Conductor reads from its environment.
+
+    Secrets are `SecretStr` so that printing the settings never shows them.
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(default="sqlite:///conductor.db")
+    workflows_dir: str = Field(default="workflows")
+
+    # Slack: declared here, used by the Slack app.
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = SLACK_DEFAULT_API_URL
+    escalation_channel: str | None = None
+
+    port: int = 3000
+    log_format: str = "text"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own `Settings` instead)."""
+    return Settings()
