@@ -1,0 +1,321 @@
+"""Checks that need the whole workflow: references, flow, templates, secrets, the diagnostic.
+
+Pydantic checks each value on its own; these checks relate values to each other. They run on
+a workflow that already has the right shape and report every problem, positioned in the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from bot.definitions.fields import FieldSpec
+from bot.definitions.flow import FlowGraph, build_flow
+from bot.definitions.four_questions import recommend
+from bot.definitions.problems import Problem
+from bot.definitions.pydantic_errors import did_you_mean
+from bot.definitions.steps import (
+    END,
+    ApprovalStep,
+    AutomationStep,
+    GateStep,
+    StandupStep,
+    TaskStep,
+)
+from bot.definitions.templates import (
+    RUN_ATTRIBUTES,
+    ROOT_NAMES,
+    STEP_ATTRIBUTES,
+    WORKFLOW_ATTRIBUTES,
+    is_template,
+    parse,
+)
+from bot.definitions.values import SECRET_REF, SLACK_USER_OR_GROUP, TIME_PATTERN
+from bot.definitions.workflow import BUILTIN_ROLES, PERMISSION_ACTIONS, Workflow
+from bot.definitions.yaml_source import Path, SourceDoc
+
+
+class WorkflowChecker:
+    def __init__(self, workflow: Workflow, doc: SourceDoc):
+        self.workflow = workflow
+        self.doc = doc
+        self.problems: list[Problem] = []
+        self.step_ids = [step.id for step in workflow.steps]
+        self.flow: FlowGraph = build_flow(workflow)
+
+    def report(self, path: Path, code: str, message: str, *, key: bool = False) -> None:
+        self.problems.append(self.doc.problem(path, code, message, key=key))
+
+    def run(self) -> list[Problem]:
+        self.check_step_ids()
+        self.check_step_references()
+        self.check_roles()
+        self.check_phases()
+        self.check_flow()
+        self.check_templates()
+        self.check_start_times()
+        self.check_diagnostics()
+        return sorted(set(self.problems))
+
+    # --- steps -------------------------------------------------------------------------------
+    def check_step_ids(self) -> None:
+        seen: dict[str, int] = {}
+        for index, step in enumerate(self.workflow.steps):
+            if step.id in seen:
+                line = self.doc.locate(("steps", seen[step.id], "id"))[0]
+                self.report(("steps", index, "id"), "E201", f"step id `{step.id}` is already used on line {line}")
+            else:
+                seen[step.id] = index
+
+    def _step_ref(self, path: Path, target: str | None, *, allow_end: bool) -> bool:
+        if target is None or (allow_end and target == END) or target in self.step_ids:
+            return True
+        choices = self.step_ids + ([END] if allow_end else [])
+        self.report(path, "E202", f"no step `{target}`{did_you_mean(target, choices)}")
+        return False
+
+    def check_step_references(self) -> None:
+        for index, step in enumerate(self.workflow.steps):
+            base: Path = ("steps", index)
+            self._step_ref(base + ("next",), step.next, allow_end=True)
+            for n, needed in enumerate(step.needs):
+                path = base + ("needs",) + ((n,) if isinstance(self._raw(base + ("needs",)), list) else ())
+                if self._step_ref(path, needed, allow_end=False) and self.step_ids.index(needed) >= index:
+                    self.report(path, "E205", f"`{step.id}` cannot need `{needed}`: it is not an earlier step")
+            if isinstance(step, GateStep):
+                for r, route in enumerate(step.routes):
+                    self._step_ref(base + ("routes", r, "goto"), route.goto, allow_end=True)
+                self._step_ref(base + ("default",), step.default, allow_end=True)
+            if isinstance(step, ApprovalStep) and step.on_reject is not None:
+                if self._step_ref(base + ("on_reject",), step.on_reject, allow_end=False):
+                    if self.step_ids.index(step.on_reject) >= index:
+                        self.report(
+                            base + ("on_reject",), "E206",
+                            f"`on_reject: {step.on_reject}` must name a step before `{step.id}`",
+                        )
+
+    def _raw(self, path: Path) -> Any:
+        value: Any = self.doc.data
+        for part in path:
+            try:
+                value = value[part]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return value
+
+    # --- roles and phases --------------------------------------------------------------------
+    def _role_ref(self, path: Path, name: str | None, *, allow_ids: bool = False) -> None:
+        if name is None or name in self.workflow.roles or name in BUILTIN_ROLES:
+            return
+        if allow_ids and SLACK_USER_OR_GROUP.match(name):
+            return
+        choices = list(self.workflow.roles) + list(BUILTIN_ROLES)
+        self.report(path, "E203", f"no role `{name}`: declare it under `roles`{did_you_mean(name, choices)}")
+
+    def _role_list(self, path: Path, names: list[str], *, allow_ids: bool = False) -> None:
+        listed = isinstance(self._raw(path), list)
+        for n, name in enumerate(names):
+            self._role_ref(path + ((n,) if listed else ()), name, allow_ids=allow_ids)
+
+    def check_roles(self) -> None:
+        self._role_ref(("conductor",), self.workflow.conductor)
+        for action in PERMISSION_ACTIONS:
+            names = getattr(self.workflow.permissions, action)
+            if names is not None:
+                self._role_list(("permissions", action), names)
+        for index, step in enumerate(self.workflow.steps):
+            base: Path = ("steps", index)
+            if isinstance(step, TaskStep) and not is_template(step.ask):
+                self._role_ref(base + ("ask",), step.ask, allow_ids=True)
+            if isinstance(step, ApprovalStep):
+                self._role_list(base + ("approvers",), step.approvers, allow_ids=True)
+            if isinstance(step, StandupStep):
+                self._role_list(base + ("participants",), step.participants, allow_ids=True)
+            if isinstance(step, GateStep):
+                self._role_ref(base + ("decide",), step.decide, allow_ids=True)
+            self._role_ref(base + ("escalate_to",), getattr(step, "escalate_to", None))
+
+    def check_phases(self) -> None:
+        phases = self.workflow.phases
+        seen: set[str] = set()
+        for n, phase in enumerate(phases):
+            if phase in seen:
+                self.report(("phases", n), "E104", f"phase `{phase}` is listed twice")
+            seen.add(phase)
+        for index, step in enumerate(self.workflow.steps):
+            if step.phase is not None and step.phase not in phases:
+                hint = did_you_mean(step.phase, phases) if phases else ": declare `phases` first"
+                self.report(("steps", index, "phase"), "E204", f"no phase `{step.phase}`{hint}")
+
+    # --- flow --------------------------------------------------------------------------------
+    def check_flow(self) -> None:
+        if any(p.code == "E202" for p in self.problems):
+            return  # a broken reference would make every flow finding a guess
+        reachable = self.flow.reachable()
+        can_end = self.flow.can_end()
+        index_of = {step_id: i for i, step_id in reversed(list(enumerate(self.step_ids)))}
+        stuck = [s for s in self.step_ids if s in reachable and s not in can_end]
+        for step_id, index in sorted(index_of.items(), key=lambda item: item[1]):
+            if step_id not in reachable:
+                self.report(("steps", index, "id"), "W201", f"step `{step_id}` can never be reached")
+        if stuck:
+            # One loop is one mistake: name it once, at the first step that loops back to itself.
+            looping = [s for s in stuck if s in self._reachable_from(s)]
+            first = (looping or stuck)[0]
+            self.report(
+                ("steps", index_of[first], "id"), "E207",
+                f"once the run reaches `{first}` it can never end: every way out loops back; "
+                "add a route, `default` or `next` that moves on",
+            )
+
+    def _reachable_from(self, start: str) -> set[str]:
+        seen: set[str] = set()
+        todo = list(self.flow.successors(start))
+        while todo:
+            step_id = todo.pop()
+            if step_id != END and step_id not in seen:
+                seen.add(step_id)
+                todo.extend(self.flow.successors(step_id))
+        return seen
+
+    # --- templates ---------------------------------------------------------------------------
+    def check_templates(self) -> None:
+        ancestors = self.flow.ancestors()
+        reachable = self.flow.reachable()
+        for index, step in enumerate(self.workflow.steps):
+            # An unreachable step is already reported; anything may "run before" it.
+            available = ancestors.get(step.id, set()) if step.id in reachable else set(self.step_ids)
+            for path, text, condition, may_hold_secret in _step_texts(step, ("steps", index)):
+                if not may_hold_secret and SECRET_REF.search(text):
+                    self.report(path, "E208", "secrets may only be used in `with`, `run`, `env` and `http`; here they would be shown to people")
+                if not condition and not is_template(text):
+                    continue
+                uses, error = parse(text, condition=condition)
+                if error:
+                    self.report(path, "E301", f"template error: {error}")
+                    continue
+                for use in uses:
+                    self._check_name(path, use.root, use.attributes, step.id, available)
+        for s, schedule in enumerate(self.workflow.on.schedule):
+            for key, value in schedule.with_.items():
+                path = ("on", "schedule", s, "with", key)
+                if key not in self.workflow.inputs:
+                    self.report(path, "E209", f"no input `{key}`{did_you_mean(key, list(self.workflow.inputs))}", key=True)
+                elif isinstance(value, str) and is_template(value):
+                    self.report(path, "E302", "scheduled inputs are fixed values, not templates")
+
+    def _check_name(self, path: Path, root: str, attrs: tuple[str, ...], here: str, available: set[str]) -> None:
+        if root not in ROOT_NAMES:
+            self.report(path, "E302", f"unknown name `{root}`: use one of {', '.join(ROOT_NAMES)}{did_you_mean(root, list(ROOT_NAMES))}")
+            return
+        if not attrs:
+            return
+        first = attrs[0]
+        if root == "inputs":
+            if first not in self.workflow.inputs:
+                self.report(path, "E209", f"no input `{first}`{did_you_mean(first, list(self.workflow.inputs))}")
+        elif root == "run" and first not in RUN_ATTRIBUTES:
+            self.report(path, "E302", f"unknown name `run.{first}`: use one of {', '.join(RUN_ATTRIBUTES)}")
+        elif root == "workflow" and first not in WORKFLOW_ATTRIBUTES:
+            self.report(path, "E302", f"unknown name `workflow.{first}`: use one of {', '.join(WORKFLOW_ATTRIBUTES)}")
+        elif root == "steps":
+            self._check_step_use(path, attrs, here, available)
+
+    def _check_step_use(self, path: Path, attrs: tuple[str, ...], here: str, available: set[str]) -> None:
+        step_id = attrs[0]
+        if step_id not in self.step_ids:
+            self.report(path, "E202", f"no step `{step_id}`{did_you_mean(step_id, self.step_ids)}")
+            return
+        if step_id not in available:
+            self.report(path, "E303", f"`steps.{step_id}` is used in `{here}`, which can be reached before `{step_id}` has run")
+            return
+        if len(attrs) < 2:
+            return
+        if attrs[1] not in STEP_ATTRIBUTES:
+            self.report(path, "E302", f"unknown name `steps.{step_id}.{attrs[1]}`: use one of {', '.join(STEP_ATTRIBUTES)}{did_you_mean(attrs[1], list(STEP_ATTRIBUTES))}")
+            return
+        if attrs[1] == "outputs" and len(attrs) > 2:
+            fields = output_names(self.workflow.step(step_id))
+            if attrs[2] not in fields:
+                self.report(path, "E209", f"step `{step_id}` has no output `{attrs[2]}`{did_you_mean(attrs[2], fields)}")
+
+    def check_start_times(self) -> None:
+        for index, step in enumerate(self.workflow.steps):
+            at = getattr(step, "at", None)
+            if at is not None and not _is_time(at) and not is_template(at):
+                self.report(
+                    ("steps", index, "at"), "E109",
+                    f"`at: {at}` is neither a time of day (HH:MM, quoted) nor a template giving a date and time",
+                )
+
+    # --- the four-question diagnostic --------------------------------------------------------
+    def check_diagnostics(self) -> None:
+        for index, step in enumerate(self.workflow.steps):
+            answers = step.diagnostic
+            if answers is None or step.family == "gate":
+                continue
+            advice = recommend(answers.subjective, answers.variable, answers.repetitive, answers.consistency_critical)
+            path: Path = ("steps", index, "diagnostic")
+            if step.family == "algorithmic" and advice.recommendation == "orchestral":
+                self.report(path, "W401", f"`{step.id}` is automated, but its answers say people should do it (automating too early): {advice.reason}", key=True)
+            elif step.family == "orchestral" and advice.recommendation == "algorithmic":
+                self.report(path, "W402", f"`{step.id}` is done by people, but its answers say code could do it: {advice.reason}", key=True)
+            elif advice.recommendation == "split":
+                self.report(path, "W403", f"`{step.id}`: {advice.reason}", key=True)
+
+
+def output_names(step: Any) -> list[str]:
+    """The names a step hands on under `steps.<id>.outputs`."""
+    if isinstance(step, StandupStep):
+        return [q.id for q in step.questions]
+    fields: dict[str, FieldSpec] = getattr(step, "outputs", {}) or {}
+    return list(fields)
+
+
+def _walk_strings(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk_strings(item, path + (key,))
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            yield from _walk_strings(item, path + (n,))
+
+
+def _step_texts(step: Any, base: Path) -> Iterator[tuple[Path, str, bool, bool]]:
+    """(path, text, is a condition, may hold a secret) for every templated text of a step."""
+    if step.if_ is not None:
+        yield base + ("if",), step.if_, True, False
+    for key in ("prompt", "name"):
+        text = getattr(step, key, None)
+        if text is not None:
+            yield base + (key,), text, False, False
+    if isinstance(step, TaskStep):
+        yield base + ("ask",), step.ask, False, False
+    if isinstance(step, GateStep):
+        for r, route in enumerate(step.routes):
+            if route.if_ is not None:
+                yield base + ("routes", r, "if"), route.if_, True, False
+    if isinstance(step, StandupStep):
+        for q, question in enumerate(step.questions):
+            yield base + ("questions", q, "text"), question.text, False, False
+    if isinstance(step, AutomationStep):
+        if step.at is not None and not _is_time(step.at):
+            yield base + ("at",), step.at, False, False
+        for path, text in _walk_strings(step.with_, base + ("with",)):
+            yield path, text, False, True
+        for path, text in _walk_strings(step.run or [], base + ("run",)):
+            yield path, text, False, True
+        for path, text in _walk_strings(step.env, base + ("env",)):
+            yield path, text, False, True
+        if step.http is not None:
+            raw = step.http.model_dump(by_alias=True, exclude_none=True)
+            for path, text in _walk_strings(raw, base + ("http",)):
+                yield path, text, False, True
+
+
+def _is_time(text: str) -> bool:
+    import re
+
+    return bool(re.match(TIME_PATTERN, text.strip()))

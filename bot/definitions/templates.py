@@ -1,0 +1,121 @@
+"""Templates and conditions: Jinja in its sandbox, checked against what exists at each step.
+
+Only the workflow's YAML is ever template *source*. Values that come from people (Slack text,
+form answers) reach a template as data in its context, never as source, so `{{ }}` typed in
+Slack stays text. `${{ secrets.NAME }}` references are not Jinja: they are swapped for the
+secret's value after rendering, so a secret never passes through a template.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from bot.definitions.values import SECRET_REF
+
+STEP_ATTRIBUTES = ("outputs", "status", "route", "actor", "reason", "attempt")
+RUN_ATTRIBUTES = ("id", "url", "started_by", "started_at", "workflow", "channel")
+WORKFLOW_ATTRIBUTES = ("id", "name")
+ROOT_NAMES = ("inputs", "steps", "run", "workflow")
+
+
+def make_environment() -> ImmutableSandboxedEnvironment:
+    """The one Jinja environment: sandboxed, immutable, no autoescape (output is Slack text)."""
+    return ImmutableSandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
+
+
+_ENV = make_environment()
+
+
+def is_template(text: str) -> bool:
+    return "{{" in SECRET_REF.sub("", text) or "{%" in text
+
+
+def strip_secrets(text: str) -> str:
+    return SECRET_REF.sub("", text)
+
+
+def condition_expression(expression: str) -> str:
+    """A condition may be written bare (`inputs.seats > 50`) or wrapped (`{{ ... }}`)."""
+    text = expression.strip()
+    if text.startswith("{{") and text.endswith("}}") and text.count("{{") == 1:
+        text = text[2:-2]
+    return text.strip()
+
+
+def condition_source(expression: str) -> str:
+    return "{{ (" + condition_expression(expression) + ") }}"
+
+
+@dataclass(frozen=True)
+class NameUse:
+    """`steps.brief.outputs.outline` -> root `steps`, attributes ('brief', 'outputs', 'outline')."""
+
+    root: str
+    attributes: tuple[str, ...]
+
+
+def _chain(node: nodes.Node) -> tuple[str, tuple[str, ...]] | None:
+    attributes: list[str] = []
+    while True:
+        if isinstance(node, nodes.Getattr):
+            attributes.append(node.attr)
+            node = node.node
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            attributes.append(node.arg.value)
+            node = node.node
+        elif isinstance(node, nodes.Getitem):
+            attributes.clear()  # a computed subscript: only the part before it can be checked
+            node = node.node
+        elif isinstance(node, nodes.Name):
+            return node.name, tuple(reversed(attributes))
+        else:
+            return None
+
+
+def _uses(node: nodes.Node, local: set[str], out: list[NameUse]) -> None:
+    if isinstance(node, (nodes.Getattr, nodes.Getitem, nodes.Name)):
+        chain = _chain(node)
+        if chain is not None and chain[0] not in local:
+            if not (isinstance(node, nodes.Name) and node.ctx != "load"):
+                out.append(NameUse(chain[0], chain[1]))
+        # Look inside computed subscripts for more names.
+        inner = node
+        while isinstance(inner, (nodes.Getattr, nodes.Getitem)):
+            if isinstance(inner, nodes.Getitem) and not isinstance(inner.arg, nodes.Const):
+                _uses(inner.arg, local, out)
+            inner = inner.node
+        return
+    for child in node.iter_child_nodes():
+        _uses(child, local, out)
+
+
+def parse(text: str, *, condition: bool = False) -> tuple[list[NameUse], str | None]:
+    """The names a template (or condition) uses, or the syntax error that stops it."""
+    source = condition_source(text) if condition else strip_secrets(text)
+    try:
+        _ENV.compile(source)  # compiling also catches unknown filters and tests
+        tree = _ENV.parse(source)
+    except TemplateSyntaxError as exc:
+        return [], exc.message or "syntax error"
+    local = {
+        n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")
+    }
+    local |= set(_ENV.globals)
+    uses: list[NameUse] = []
+    _uses(tree, local, uses)
+    return uses, None
+
+
+def render(text: str, context: dict[str, Any]) -> str:
+    """Render YAML-authored template `text` with `context` as data."""
+    return _ENV.from_string(strip_secrets(text)).render(context)
+
+
+def evaluate(expression: str, context: dict[str, Any]) -> bool:
+    """Whether a condition holds; undefined names are false, never an error."""
+    compiled = _ENV.compile_expression(condition_expression(expression), undefined_to_none=True)
+    return bool(compiled(**context))
