@@ -1,0 +1,125 @@
+"""`conductor` — the command line: check, explain and draw workflows, migrate the database."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from bot.definitions.four_questions import QUESTIONS, recommend
+from bot.definitions.problems import CODES, summary_line
+from bot.settings import get_settings
+
+YES_NO = click.Choice(["yes", "no"], case_sensitive=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="conductor", prog_name="conductor")
+def main() -> None:
+    """Conductor: conduct hybrid workflows of people and automations in Slack."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--codes", is_flag=True, help="List every problem code and what it means.")
+def validate(paths: tuple[str, ...], codes: bool) -> None:
+    """Check workflow files (default: WORKFLOWS_DIR) and print every problem.
+
+    Each problem is printed as `path:line:col: CODE message`; exit status 1 when there is an
+    error (warnings alone exit 0).
+    """
+    from bot.definitions.loader import load_paths
+
+    if codes:
+        for code, meaning in CODES.items():
+            click.echo(f"{code}  {meaning}")
+        return
+    catalog = load_paths(list(paths) or [get_settings().workflows_dir])
+    for problem in catalog.problems:
+        click.echo(problem.format())
+    if catalog.files == 0:
+        click.echo("no workflow files found (*.yaml, *.yml)", err=True)
+        sys.exit(1)
+    click.echo(summary_line(catalog.problems, catalog.files))
+    sys.exit(0 if catalog.ok else 1)
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
+def schema(output: str | None) -> None:
+    """Print the JSON Schema of the workflow language (for editors)."""
+    from bot.definitions.schema import workflow_json_schema_text
+
+    text = workflow_json_schema_text()
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+@click.option("--subjective", type=YES_NO, help=QUESTIONS[0][1])
+@click.option("--variable", type=YES_NO, help=QUESTIONS[1][1])
+@click.option("--repetitive", type=YES_NO, help=QUESTIONS[2][1])
+@click.option("--consistency-critical", "consistency_critical", type=YES_NO, help=QUESTIONS[3][1])
+def diagnose(**answers: str | None) -> None:
+    """Should people do a step, or code? Answer four questions and get a recommendation.
+
+    Give the answers as flags, or answer the questions you left out when asked.
+    """
+    values: dict[str, bool] = {}
+    for name, question in QUESTIONS:
+        answer = answers.get(name)
+        if answer is None:
+            if not sys.stdin.isatty():
+                raise click.UsageError(f"--{name.replace('_', '-')} yes|no is needed when not asked interactively")
+            answer = click.prompt(question, type=YES_NO)
+        values[name] = answer.lower() == "yes"
+    advice = recommend(**values)
+    click.echo(f"Recommendation: {advice.label}")
+    click.echo(advice.reason)
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def diagram(path: str) -> None:
+    """Print a workflow as a Mermaid flowchart (people and code in separate swimlanes)."""
+    from bot.definitions.diagram import to_mermaid
+    from bot.definitions.loader import load_paths
+
+    catalog = load_paths([path])
+    if not catalog.workflows:
+        for problem in catalog.problems:
+            click.echo(problem.format(), err=True)
+        sys.exit(1)
+    (loaded,) = catalog.workflows.values()
+    click.echo(to_mermaid(loaded.workflow), nl=False)
+
+
+@main.group()
+def db() -> None:
+    """Database migrations (DATABASE_URL)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to REVISION (default: the newest)."""
+    from bot.store.migrate import upgrade
+
+    url = get_settings().database_url
+    upgrade(url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the database's current revision."""
+    from bot.store.migrate import current
+
+    click.echo(current(get_settings().database_url) or "empty (run `conductor db upgrade`)")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
