@@ -131,7 +131,7 @@ class WorkflowChecker:
                 self._role_list(base + ("approvers",), step.approvers, allow_ids=True)
             if isinstance(step, StandupStep):
                 self._role_list(base + ("participants",), step.participants, allow_ids=True)
-            if isinstance(step, GateStep):
+            if isinstance(step, GateStep) and step.decide is not None and not is_template(step.decide):
                 self._role_ref(base + ("decide",), step.decide, allow_ids=True)
             self._role_ref(base + ("escalate_to",), getattr(step, "escalate_to", None))
 
@@ -294,6 +294,8 @@ def _step_texts(step: Any, base: Path) -> Iterator[tuple[Path, str, bool, bool]]
     if isinstance(step, TaskStep):
         yield base + ("ask",), step.ask, False, False
     if isinstance(step, GateStep):
+        if step.decide is not None:
+            yield base + ("decide",), step.decide, False, False
         for r, route in enumerate(step.routes):
             if route.if_ is not None:
                 yield base + ("routes", r, "if"), route.if_, True, False

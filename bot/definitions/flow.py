@@ -94,17 +94,24 @@ def build_flow(workflow: Workflow) -> FlowGraph:
 
     for index, step in enumerate(workflow.steps):
         following = workflow.steps[index + 1] if index + 1 < len(workflow.steps) else None
+        # A following step that declares `needs` is not reached by falling through.
         fall_through = END if following is None else (None if following.needs else following.id)
         if step.next is not None:
             add(step.id, step.next, "next")
         elif isinstance(step, GateStep):
             for route in step.routes:
                 add(step.id, route.goto, "route", route.label or route.if_)
-            add(step.id, step.default or fall_through or END, "default")
-        else:
-            add(step.id, fall_through or END, "then")
+            if step.decide is None or step.default is not None:
+                # A person's decision always picks a route; only conditions need a fallback.
+                add(step.id, step.default or fall_through or END, "default")
+        elif fall_through is not None:
+            add(step.id, fall_through, "then")
         if isinstance(step, ApprovalStep) and step.on_reject:
             add(step.id, step.on_reject, "rejected")
         for needed in step.needs:
             add(needed, step.id, "needs")
+    for step in workflow.steps:
+        # A branch that nothing follows and nothing needs ends there.
+        if step.next is None and not any(e.source == step.id and e.why != "rejected" for e in graph.edges):
+            add(step.id, END, "then")
     return graph

@@ -1,0 +1,1 @@
+"""Algorithmic step runners: Python callables, argv commands, HTTP calls, built-ins."""
