@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from bot.definitions.values import SLACK_CHANNEL, SLACK_USER_OR_GROUP, Identifier
+from bot.definitions.values import Flag, SLACK_CHANNEL, SLACK_USER_OR_GROUP, Identifier
 
 FieldType = Literal[
     "string", "text", "number", "integer", "boolean", "date", "datetime",
@@ -40,7 +40,7 @@ class FieldSpec(BaseModel):
     type: FieldType = Field(description="What kind of value the field holds.")
     label: str | None = Field(default=None, description="What people see; defaults to the name.")
     help: str | None = Field(default=None, description="A hint shown under the field.")
-    required: bool | None = Field(
+    required: Flag | None = Field(
         default=None, description="Whether a value must be given (default: yes unless a default is set)."
     )
     default: Any = None

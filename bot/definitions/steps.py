@@ -16,6 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from bot.definitions.fields import FieldMap, FieldSpec
 from bot.definitions.values import (
+    Flag,
     Duration,
     DurationList,
     Identifier,
@@ -39,10 +40,10 @@ class Strict(BaseModel):
 class Diagnostic(Strict):
     """The four questions, answered for this step (see `conductor diagnose`)."""
 
-    subjective: bool = Field(description="Is the outcome subjective, a matter of human judgment?")
-    variable: bool = Field(description="Are the inputs and paths highly variable or unpredictable?")
-    repetitive: bool = Field(description="Is the procedure repetitive, with clear rules?")
-    consistency_critical: bool = Field(description="Is consistency, with no human error, what counts most?")
+    subjective: Flag = Field(description="Is the outcome subjective, a matter of human judgment?")
+    variable: Flag = Field(description="Are the inputs and paths highly variable or unpredictable?")
+    repetitive: Flag = Field(description="Is the procedure repetitive, with clear rules?")
+    consistency_critical: Flag = Field(description="Is consistency, with no human error, what counts most?")
 
 
 class StepBase(Strict):
@@ -104,8 +105,8 @@ class StandupQuestion(Strict):
     text: str = Field(description="The question as people read it.")
     type: Literal["string", "text", "number", "integer", "boolean", "enum"] = "text"
     options: list[str] | None = None
-    required: bool = True
-    blocker: bool = Field(default=False, description="A non-empty answer is a blocker handed to the conductor.")
+    required: Flag = True
+    blocker: Flag = Field(default=False, description="A non-empty answer is a blocker handed to the conductor.")
 
 
 class StandupWindow(Strict):
@@ -136,7 +137,7 @@ class Retry(Strict):
     attempts: int = Field(default=3, ge=1, le=50, description="Tries in all, the first included.")
     backoff: Duration = Field(default=timedelta(seconds=30), description="Wait before the second try; doubles each time.")
     max: Duration = Field(default=timedelta(minutes=10), description="Longest wait between tries.")
-    jitter: bool = True
+    jitter: Flag = True
 
 
 class Signing(Strict):
@@ -164,7 +165,7 @@ class AutomationStep(StepBase):
     outputs: FieldMap = Field(default_factory=dict)
     retry: Retry = Field(default_factory=Retry)
     timeout: Duration = Field(default=timedelta(minutes=5))
-    idempotent: bool = Field(default=False, description="Safe to run again with the same idempotency key.")
+    idempotent: Flag = Field(default=False, description="Safe to run again with the same idempotency key.")
     on_failure: Literal["escalate", "fail", "skip"] = "escalate"
     at: str | None = Field(default=None, description="Start at a time of day (HH:MM) or a datetime template.")
     after: Duration | None = Field(default=None, description="Start this long after the step is reached.")

@@ -26,6 +26,25 @@ SLACK_USER_OR_GROUP = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 SLACK_CHANNEL = re.compile(r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CGD][A-Z0-9]{2,})$")
 
 
+# YAML 1.2 reads `yes`/`no` as text; the language accepts them (and true/false) as flags.
+_FLAG_WORDS = {"yes": True, "no": False, "true": True, "false": False}
+
+
+def _flag(value: Any) -> Any:
+    if isinstance(value, str) and value.lower() in _FLAG_WORDS:
+        return _FLAG_WORDS[value.lower()]
+    if not isinstance(value, bool):
+        raise PydanticCustomError("bool_type", "expected yes or no", {})
+    return value
+
+
+Flag = Annotated[
+    bool,
+    BeforeValidator(_flag),
+    WithJsonSchema({"anyOf": [{"type": "boolean"}, {"enum": ["yes", "no", "Yes", "No", "YES", "NO"]}]}),
+]
+
+
 def _identifier(value: str) -> str:
     if not re.match(IDENTIFIER_PATTERN, value):
         raise PydanticCustomError(

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from bot.definitions.fields import FieldMap
 from bot.definitions.steps import Step, Strict
 from bot.definitions.values import (
+    Flag,
     CronExpression,
     NameList,
     SecretRef,
@@ -54,7 +55,7 @@ class Webhook(Strict):
 class Triggers(Strict):
     """What starts a run (`on:`, as in GitHub Actions)."""
 
-    command: bool = Field(default=True, description="Allow `/conductor start <id>`.")
+    command: Flag = Field(default=True, description="Allow `/conductor start <id>`.")
     schedule: list[Schedule] = Field(default_factory=list)
     webhook: Webhook | None = None
 
