@@ -58,6 +58,10 @@ def schema(output: str | None) -> None:
         click.echo(text, nl=False)
 
 
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
 @main.command()
 @click.option("--subjective", type=YES_NO, help=QUESTIONS[0][1])
 @click.option("--variable", type=YES_NO, help=QUESTIONS[1][1])
@@ -72,7 +76,7 @@ def diagnose(**answers: str | None) -> None:
     for name, question in QUESTIONS:
         answer = answers.get(name)
         if answer is None:
-            if not sys.stdin.isatty():
+            if not _stdin_is_terminal():
                 raise click.UsageError(f"--{name.replace('_', '-')} yes|no is needed when not asked interactively")
             answer = click.prompt(question, type=YES_NO)
         values[name] = answer.lower() == "yes"

@@ -55,6 +55,12 @@ class SourceDoc:
         return Problem(self.path, line, col, code, message)
 
 
+_KNOWN_TAGS = {
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp", "merge")
+}
+
+
 class _AliasBomb(Exception):
     pass
 
@@ -108,7 +114,7 @@ class _Builder:
             raise _AliasBomb()
         self.doc.value_pos.setdefault(path, _position(node))
         tag = str(node.tag)
-        if tag.startswith("!"):
+        if tag not in _KNOWN_TAGS:
             line, col = _position(node)
             self.problems.append(
                 Problem(self.doc.path, line, col, "E010", f"unknown YAML tag `{tag}`: remove it")
