@@ -61,6 +61,8 @@ class WorkflowChecker:
     def check_step_ids(self) -> None:
         seen: dict[str, int] = {}
         for index, step in enumerate(self.workflow.steps):
+            if step.id == END:
+                self.report(("steps", index, "id"), "E104", "`end` is reserved for `goto: end`: give the step another id")
             if step.id in seen:
                 line = self.doc.locate(("steps", seen[step.id], "id"))[0]
                 self.report(("steps", index, "id"), "E201", f"step id `{step.id}` is already used on line {line}")
