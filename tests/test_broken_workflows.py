@@ -48,9 +48,9 @@ def read_header(path: Path) -> tuple[Found, str | None]:
 def fixture_cases() -> list[pytest.param]:
     cases = []
     for target in sorted(BROKEN.iterdir()):
-        files = sorted(target.glob("*.yaml")) if target.is_dir() else [target]
         if target.is_file() and target.suffix != ".yaml":
             continue
+        files = sorted(target.glob("*.yaml")) if target.is_dir() else [target]
         expected: Found = set()
         reasons = []
         for file in files:
