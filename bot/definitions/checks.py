@@ -161,13 +161,13 @@ class WorkflowChecker:
             if step_id not in reachable:
                 self.report(("steps", index, "id"), "W201", f"step `{step_id}` can never be reached")
         if stuck:
-            # One loop is one mistake: name it once, at the first step that loops back to itself.
-            looping = [s for s in stuck if s in self._reachable_from(s)]
-            first = (looping or stuck)[0]
+            # One loop is one mistake: name it once, at the step whose ways out all go back.
+            closing = [s for s in stuck if all(self.flow.is_loop(e) for e in self.flow.edges if e.source == s)]
+            first = (closing or stuck)[0]
             self.report(
                 ("steps", index_of[first], "id"), "E207",
-                f"once the run reaches `{first}` it can never end: every way out loops back; "
-                "add a route, `default` or `next` that moves on",
+                f"once the run reaches `{first}` it can never end: every way out of `{first}` "
+                "leads back; give it a way forward (a route, `default` or `next`)",
             )
 
     def _reachable_from(self, start: str) -> set[str]:
@@ -188,13 +188,19 @@ class WorkflowChecker:
             # An unreachable step is already reported; anything may "run before" it.
             available = ancestors.get(step.id, set()) if step.id in reachable else set(self.step_ids)
             for path, text, condition, may_hold_secret in _step_texts(step, ("steps", index)):
-                if not may_hold_secret and SECRET_REF.search(text):
-                    self.report(path, "E208", "secrets may only be used in `with`, `run`, `env` and `http`; here they would be shown to people")
+                secret = SECRET_REF.search(text)
+                if not may_hold_secret and secret:
+                    self.report(
+                        path, "E208",
+                        f"secret `{secret.group(1)}` in `{path[-1]}` would be shown to people: "
+                        "secrets may only be used in `with`, `run`, `env` and `http`",
+                    )
                 if not condition and not is_template(text):
                     continue
                 uses, error = parse(text, condition=condition)
                 if error:
-                    self.report(path, "E301", f"template error: {error}")
+                    prefix = "template error: " if error.code == "E301" else ""
+                    self.report(path, error.code, prefix + error.message)
                     continue
                 for use in uses:
                     self._check_name(path, use.root, use.attributes, step.id, available)
@@ -247,7 +253,7 @@ class WorkflowChecker:
             if at is not None and not _is_time(at) and not is_template(at):
                 self.report(
                     ("steps", index, "at"), "E109",
-                    f"`at: {at}` is neither a time of day (HH:MM, quoted) nor a template giving a date and time",
+                    f"`at: {at}` is neither a time of day (HH:MM, such as `09:30`) nor a template giving a date and time",
                 )
 
     # --- the four-question diagnostic --------------------------------------------------------
@@ -259,11 +265,11 @@ class WorkflowChecker:
             advice = recommend(answers.subjective, answers.variable, answers.repetitive, answers.consistency_critical)
             path: Path = ("steps", index, "diagnostic")
             if step.family == "algorithmic" and advice.recommendation == "orchestral":
-                self.report(path, "W401", f"`{step.id}` is automated, but its answers say people should do it (automating too early): {advice.reason}", key=True)
+                self.report(path, "W401", f"`{step.id}` is automated, but its answers say people should do it (automating too early): {_lower_first(advice.reason)}", key=True)
             elif step.family == "orchestral" and advice.recommendation == "algorithmic":
-                self.report(path, "W402", f"`{step.id}` is done by people, but its answers say code could do it: {advice.reason}", key=True)
+                self.report(path, "W402", f"`{step.id}` is done by people, but its answers say code could do it: {_lower_first(advice.reason)}", key=True)
             elif advice.recommendation == "split":
-                self.report(path, "W403", f"`{step.id}`: {advice.reason}", key=True)
+                self.report(path, "W403", f"`{step.id}`: {_lower_first(advice.reason)}", key=True)
 
 
 def output_names(step: Any) -> list[str]:
@@ -323,3 +329,7 @@ def _is_time(text: str) -> bool:
     import re
 
     return bool(re.match(TIME_PATTERN, text.strip()))
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]

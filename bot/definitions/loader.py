@@ -20,6 +20,7 @@ from bot.definitions.checks import WorkflowChecker
 from bot.definitions.problems import Problem
 from bot.definitions.pydantic_errors import data_path, problems_from_validation
 from bot.definitions.workflow import Workflow
+from bot.definitions.yaml_source import Path as Path_
 from bot.definitions.yaml_source import load_source
 
 WORKFLOW_SUFFIXES = (".yaml", ".yml")
@@ -33,7 +34,7 @@ class LoadedWorkflow:
     path: str
     source: str
     version: str
-    id_line: int = 1
+    id_position: tuple[int, int] = (1, 1)
 
     @property
     def id(self) -> str:
@@ -70,34 +71,70 @@ def load_bytes(path: str, raw: bytes) -> tuple[LoadedWorkflow | None, list[Probl
         workflow = Workflow.model_validate(doc.data)
     except ValidationError as exc:
         problems = problems + problems_from_validation(doc, exc, Workflow)
-        workflow = _without_unknown_keys(doc.data, exc)
+        workflow = _salvage(doc.data, exc)
         if workflow is None:
             return None, sorted(problems)
     problems = sorted(set(problems + WorkflowChecker(workflow, doc).run()))
     if any(p.is_error for p in problems):
         return None, problems
-    id_line = doc.locate(("id",))[0]
-    return LoadedWorkflow(workflow, path, doc.text, content_version(raw), id_line), problems
+    id_position = doc.locate(("id",))
+    return LoadedWorkflow(workflow, path, doc.text, content_version(raw), id_position), problems
 
 
-def _without_unknown_keys(data: Any, error: ValidationError) -> Workflow | None:
-    """When the only shape errors are unknown keys (typos, mostly), the rest of the file can
-    still be checked: drop those keys from a copy and validate again."""
-    if any(err["type"] != "extra_forbidden" for err in error.errors()):
-        return None
+def _is_declaration(path: Path_) -> bool:
+    """Inputs, outputs and roles are declared once and referred to elsewhere."""
+    return (len(path) >= 2 and path[0] in ("inputs", "roles")) or (
+        len(path) >= 4 and path[0] == "steps" and path[2] == "outputs"
+    )
+
+
+def _is_load_bearing(path: Path_) -> bool:
+    """Parts whose removal would change what the rest of the file means."""
+    return len(path) <= 1 or (path[0] == "steps" and (len(path) == 2 or path[2] in ("id", "kind", "routes", "default", "next", "needs")))
+
+
+def _placeholder(data: Any, path: Path_) -> None:
+    parent = data[path[0]] if path[0] != "steps" else data["steps"][path[1]]["outputs"]
+    name = path[1] if path[0] != "steps" else path[3]
+    parent[name] = [] if path[0] == "roles" else "string"
+
+
+def _salvage(data: Any, error: ValidationError) -> Workflow | None:
+    """A workflow good enough for the cross-checks, or None.
+
+    Shape problems are reported already; to report reference, flow and template problems in
+    the same pass, a copy of the data loses the values that were refused (a declaration is
+    kept under its name, as a plain field or an empty role, so references to it stay valid).
+    When a refused part carries the meaning of the rest (a step, its id, where it leads),
+    the cross-checks wait until the shape is right.
+    """
     pruned = copy.deepcopy(data)
-    for err in error.errors():
-        path, complete = data_path(pruned, tuple(err["loc"]))
-        if not complete or not path:
-            return None
-        parent: Any = pruned
-        for part in path[:-1]:
-            parent = parent[part]
-        parent.pop(path[-1], None)
-    try:
-        return Workflow.model_validate(pruned)
-    except ValidationError:
-        return None
+    for _ in range(4):
+        removals: list[Path_] = []
+        for err in error.errors():
+            loc = tuple(err["loc"])
+            if "[key]" in loc:
+                return None
+            path, _found = data_path(pruned, loc)
+            if _is_declaration(path):
+                _placeholder(pruned, path)
+            elif _is_load_bearing(path):
+                return None
+            else:
+                removals.append(path)
+        for path in sorted(set(removals), key=lambda p: (len(p), [str(x).zfill(6) for x in p]), reverse=True):
+            parent: Any = pruned
+            for part in path[:-1]:
+                parent = parent[part]
+            if isinstance(parent, dict):
+                parent.pop(path[-1], None)
+            elif isinstance(parent, list) and isinstance(path[-1], int) and path[-1] < len(parent):
+                parent.pop(path[-1])
+        try:
+            return Workflow.model_validate(pruned)
+        except ValidationError as exc:
+            error = exc
+    return None
 
 
 def workflow_files(paths: list[str]) -> list[str]:
@@ -117,7 +154,7 @@ def workflow_files(paths: list[str]) -> list[str]:
 def load_paths(paths: list[str]) -> Catalog:
     """Load every file (or folder of files); all problems are collected, none raised."""
     catalog = Catalog()
-    where: dict[str, tuple[str, int]] = {}
+    where: dict[str, tuple[str, int]] = {}  # workflow id -> (file, line) where first defined
     for path in workflow_files(paths):
         catalog.files += 1
         try:
@@ -131,11 +168,12 @@ def load_paths(paths: list[str]) -> Catalog:
             continue
         if loaded.id in where:
             first_path, first_line = where[loaded.id]
+            line, column = loaded.id_position
             catalog.problems.append(
-                Problem(path, loaded.id_line, 1, "E009", f"workflow id `{loaded.id}` is already defined in {first_path}:{first_line}")
+                Problem(path, line, column, "E009", f"workflow id `{loaded.id}` is already defined in {first_path}:{first_line}")
             )
             continue
-        where[loaded.id] = (path, loaded.id_line)
+        where[loaded.id] = (path, loaded.id_position[0])
         catalog.workflows[loaded.id] = loaded
     catalog.problems.sort()
     return catalog

@@ -153,7 +153,7 @@ def allowed_keys(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 
 
 def did_you_mean(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.7)
     return f" (did you mean `{close[0]}`?)" if close else ""
 
 
@@ -167,6 +167,9 @@ def problems_from_validation(
         loc = tuple(err["loc"])
         kind = err["type"]
         path, _ = data_path(doc.data, loc)
+        raw = err.get("input")
+        if kind in ("step_kind", "union_tag_invalid") and isinstance(raw, dict) and isinstance(raw.get("kind"), str):
+            path = path + ("kind",)  # point at the unknown kind, not the whole step
         is_key = "[key]" in loc or kind == "extra_forbidden"
         code, message = _code_and_message(root, err, loc)
         line, col = doc.locate(path, key=is_key)

@@ -282,7 +282,7 @@ Step = Annotated[
         custom_error_type="step_kind",
         custom_error_message=(
             "cannot tell what kind of step this is: give it `ask` (a person), `approvers`, "
-            "`questions` (a stand-up), `uses`/`run`/`http` (an automation) or `routes` (a gate)"
+            "`questions` (a stand-up), `uses`/`run`/`http` (an automation) or `routes`/`decide` (a gate)"
         ),
     ),
 ]

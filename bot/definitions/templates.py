@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
+import difflib
+
+from jinja2 import ChainableUndefined, TemplateAssertionError, TemplateSyntaxError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bot.definitions.values import SECRET_REF
@@ -93,14 +95,47 @@ def _uses(node: nodes.Node, local: set[str], out: list[NameUse]) -> None:
         _uses(child, local, out)
 
 
-def parse(text: str, *, condition: bool = False) -> tuple[list[NameUse], str | None]:
-    """The names a template (or condition) uses, or the syntax error that stops it."""
+_FRIENDLIER = {
+    "expected 'end of print statement'": "a `{{` is not closed with `}}`",
+    "expected 'end of statement block'": "a `{%` is not closed with `%}`",
+}
+
+
+def _friendly(message: str) -> str:
+    for fragment, plain in _FRIENDLIER.items():
+        if fragment in message:
+            return f"{plain} ({message.rstrip('.')})"
+    return message.rstrip(".")
+
+
+def _unknown_filter(message: str) -> str:
+    """`No filter named 'upperr'.` -> a message with a did-you-mean over what exists."""
+    kind = "test" if "No test named" in message else "filter"
+    name = message.split("'")[1] if "'" in message else ""
+    known = list(_ENV.tests if kind == "test" else _ENV.filters)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
+    hint = f" (did you mean `{close[0]}`?)" if close else ""
+    return f"unknown {kind} `{name}`{hint}"
+
+
+@dataclass(frozen=True)
+class TemplateError:
+    code: str  # E301 syntax, E302 unknown filter or test
+    message: str
+
+
+def parse(text: str, *, condition: bool = False) -> tuple[list[NameUse], TemplateError | None]:
+    """The names a template (or condition) uses, or the error that stops it."""
     source = condition_source(text) if condition else strip_secrets(text)
     try:
         _ENV.compile(source)  # compiling also catches unknown filters and tests
         tree = _ENV.parse(source)
+    except TemplateAssertionError as exc:
+        if exc.message and ("No filter named" in exc.message or "No test named" in exc.message):
+            return [], TemplateError("E302", _unknown_filter(exc.message))
+        return [], TemplateError("E301", _friendly(exc.message or "syntax error"))
     except TemplateSyntaxError as exc:
-        return [], exc.message or "syntax error"
+        return [], TemplateError("E301", _friendly(exc.message or "syntax error"))
     local = {
         n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")
     }

@@ -132,7 +132,7 @@ def parse_time_of_day(value: Any) -> time:
     if not isinstance(value, str) or not re.match(TIME_PATTERN, value.strip()):
         raise PydanticCustomError(
             "time_of_day",
-            "`{value}` is not a time of day: write HH:MM on a 24-hour clock, quoted, e.g. \"09:30\"",
+            "`{value}` is not a time of day: write HH:MM on a 24-hour clock, such as `09:30` or `17:45`",
             {"value": value},
         )
     hours, minutes = value.strip().split(":")

@@ -55,14 +55,18 @@ class SourceDoc:
         return Problem(self.path, line, col, code, message)
 
 
+_CORE_PREFIX = "tag:yaml.org,2002:"
 _KNOWN_TAGS = {
-    f"tag:yaml.org,2002:{name}"
+    f"{_CORE_PREFIX}{name}"
     for name in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp", "merge")
 }
 
 
 class _AliasBomb(Exception):
-    pass
+    def __init__(self, position: tuple[int, int], recursive: bool):
+        super().__init__()
+        self.position = position
+        self.recursive = recursive
 
 
 def _position(node: Node) -> tuple[int, int]:
@@ -110,14 +114,17 @@ class _Builder:
 
     def build(self, node: Node, path: Path) -> Any:
         self.expanded += 1
-        if self.expanded > MAX_EXPANDED_NODES or id(node) in self.stack:
-            raise _AliasBomb()
+        if id(node) in self.stack or self.expanded > MAX_EXPANDED_NODES:
+            # Name the top-level entry whose value blew up: that is where the aliases are used.
+            where = self.doc.value_pos.get(path[:1], _position(node))
+            raise _AliasBomb(where, recursive=id(node) in self.stack)
         self.doc.value_pos.setdefault(path, _position(node))
         tag = str(node.tag)
         if tag not in _KNOWN_TAGS:
             line, col = _position(node)
+            shown = "!!" + tag[len(_CORE_PREFIX):] if tag.startswith(_CORE_PREFIX) else tag
             self.problems.append(
-                Problem(self.doc.path, line, col, "E010", f"unknown YAML tag `{tag}`: remove it")
+                Problem(self.doc.path, line, col, "E010", f"unknown YAML tag `{shown}`: remove it")
             )
         if isinstance(node, ScalarNode):
             return _scalar(node)
@@ -185,7 +192,8 @@ def _decode(path: str, raw: bytes) -> tuple[str | None, list[Problem]]:
     except UnicodeDecodeError as exc:
         before = raw[: exc.start]
         line = before.count(b"\n") + 1
-        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        line_start = before[before.rfind(b"\n") + 1 :]
+        column = len(line_start.decode("utf-8", errors="replace")) + 1
         return None, [
             Problem(
                 path,
@@ -210,33 +218,33 @@ def load_source(path: str, raw: bytes) -> tuple[SourceDoc | None, list[Problem]]
     try:
         root = yaml.compose(io.StringIO(text))
     except MarkedYAMLError as exc:
-        tabs = _tab_problems(path, text)
-        if tabs:
-            return None, tabs
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        tabs = _tab_problems(path, text)
+        if any(p.line == line for p in tabs):
+            # The file is indented with tabs: name every such line. (A tab inside a block of
+            # text is legal YAML, so tabs elsewhere alone are not reported.)
+            return None, tabs
         detail = " ".join(part for part in (exc.context, exc.problem) if part)
         return None, [Problem(path, line, col, "E004", f"YAML syntax error: {detail}")]
     except YAMLError as exc:  # errors without a position, e.g. a second document marker
         return None, [Problem(path, 1, 1, "E004", f"YAML syntax error: {exc}")]
 
-    if root is None:
+    if root is None or (isinstance(root, ScalarNode) and str(root.tag).endswith(":null") and not root.value.strip()):
         return None, [Problem(path, 1, 1, "E003", "file holds only comments: a workflow needs at least `id` and `steps`")]
 
     doc = SourceDoc(path=path, text=text, data=None)
     builder = _Builder(doc)
     try:
         doc.data = builder.build(root, ())
-    except _AliasBomb:
-        return None, [
-            Problem(
-                path,
-                1,
-                1,
-                "E007",
-                "anchors and aliases expand to too many values (or refer to themselves)",
-            )
-        ]
+    except _AliasBomb as bomb:
+        line, col = bomb.position
+        message = (
+            "an alias refers to the value that contains it, so it never ends"
+            if bomb.recursive
+            else f"anchors and aliases expand to more than {MAX_EXPANDED_NODES:,} values (an alias bomb)"
+        )
+        return None, [Problem(path, line, col, "E007", message)]
     if not isinstance(doc.data, dict):
         line, col = _position(root)
         return None, builder.problems + [

@@ -54,5 +54,7 @@ def test_parse_reports_names_with_their_attribute_chains():
 
 
 def test_parse_reports_syntax_errors_and_unknown_filters():
-    assert parse("{{ x ")[1]
-    assert "nofilter" in parse("{{ inputs.x | nofilter }}")[1]
+    assert parse("{{ x ")[1].code == "E301"
+    assert "not closed with `}}`" in parse("{{ x ")[1].message
+    error = parse("{{ inputs.x | uppr }}")[1]
+    assert (error.code, error.message) == ("E302", "unknown filter `uppr` (did you mean `upper`?)")
