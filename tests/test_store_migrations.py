@@ -296,3 +296,19 @@ def test_naive_datetimes_are_refused(sessions: sessionmaker[Session]) -> None:
     with pytest.raises(StatementError, match="naive datetime"), session_scope(sessions) as s:
         run = _add_run(s)
         s.add(Timer(run_id=run.id, kind="retry", due_at=datetime(2030, 1, 1), key="k"))
+
+
+def test_conductor_db_upgrade_command(tmp_path, monkeypatch):
+    """`conductor db upgrade` migrates DATABASE_URL; `db current` then names the head."""
+    import subprocess
+    import sys
+
+    from bot.store.migrate import head
+
+    env = {**__import__("os").environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    run = lambda *args: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "bot.cli", "db", *args], env=env, capture_output=True, text=True, check=True
+    )
+    assert "empty" in run("current").stdout
+    run("upgrade")
+    assert run("current").stdout.strip() == head()
