@@ -256,7 +256,12 @@ def test_concurrent_run_updates_are_detected(sessions: sessionmaker[Session]) ->
 
     first, second = sessions(), sessions()
     try:
-        mine, theirs = first.get_one(Run, "run1"), second.get_one(Run, "run1")
+        # Each reader ends its transaction at once (SQLite takes the write lock when a
+        # transaction begins); the objects stay loaded, one of them soon stale.
+        mine = first.get_one(Run, "run1")
+        first.commit()
+        theirs = second.get_one(Run, "run1")
+        second.commit()
         mine.status = "waiting"
         first.commit()
         theirs.status = "cancelled"
