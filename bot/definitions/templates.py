@@ -145,6 +145,12 @@ def parse(text: str, *, condition: bool = False) -> tuple[list[NameUse], Templat
     return uses, None
 
 
+def evaluate_value(expression: str, context: dict[str, Any]) -> Any:
+    """The value of an expression (undefined names give None)."""
+    compiled = _ENV.compile_expression(expression.strip(), undefined_to_none=True)
+    return compiled(**context)
+
+
 def render(text: str, context: dict[str, Any]) -> str:
     """Render YAML-authored template `text` with `context` as data."""
     return _ENV.from_string(strip_secrets(text)).render(context)

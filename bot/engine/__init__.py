@@ -1,0 +1,1 @@
+"""The conductor core: run state machine, handoffs, routing, timers, permissions (no Slack, no scheduler)."""

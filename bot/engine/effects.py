@@ -1,0 +1,63 @@
+"""What the engine asks the outside world to do. Effects are data; adapters carry them out.
+
+Messages name *what* to say (`kind` plus data); the Slack layer decides how it looks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+# Where a message goes: the run's thread, the escalation channel, a person's DM, or another
+# channel named in `data["channel"]`.
+Destination = Literal["thread", "escalation", "dm", "channel"]
+
+
+@dataclass(frozen=True)
+class Message:
+    kind: str  # run_started, ask, approval_request, decision_request, reminder, overdue, ...
+    destination: Destination = "thread"
+    step_id: str | None = None
+    to: tuple[str, ...] = ()  # principals to mention, or the DM's user for destination "dm"
+    text: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UpdateHeader:
+    """The run's header message (workflow, phase, progress) should show the new state."""
+
+
+@dataclass(frozen=True)
+class SetTimer:
+    key: str
+    kind: str
+    step_id: str | None
+    due_at: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClearTimer:
+    key: str
+
+
+@dataclass(frozen=True)
+class RunAutomation:
+    step_id: str
+    attempt: int
+    try_number: int
+    idempotency_key: str  # the same for every try of one attempt
+    params: dict[str, Any] = field(default_factory=dict)  # rendered `with` (secrets still as references)
+
+
+@dataclass(frozen=True)
+class Audit:
+    type: str
+    actor: str | None = None
+    step_id: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+Effect = Message | UpdateHeader | SetTimer | ClearTimer | RunAutomation | Audit

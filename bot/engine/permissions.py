@@ -1,0 +1,74 @@
+"""Who may do what, decided in the engine from the workflow's roles.
+
+Roles list Slack user IDs and user-group IDs. Group membership comes through the `Directory`
+port (the Slack app implements it with `usergroups.users.list` and a cache); tests use
+`StaticDirectory`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from bot.definitions.workflow import Workflow
+
+EVERYONE = "*"
+
+
+class Directory(Protocol):
+    def group_members(self, group_id: str) -> frozenset[str]:
+        """The user IDs in a Slack user group (empty when unknown)."""
+        ...
+
+
+class StaticDirectory:
+    """A directory from a fixed mapping: group ID -> user IDs."""
+
+    def __init__(self, groups: dict[str, Iterable[str]] | None = None):
+        self.groups = {group: frozenset(users) for group, users in (groups or {}).items()}
+
+    def group_members(self, group_id: str) -> frozenset[str]:
+        return self.groups.get(group_id, frozenset())
+
+
+def principals(workflow: Workflow, name: str, started_by: str | None) -> list[str]:
+    """What a role name (or a user/group ID, or `starter`/`anyone`) stands for."""
+    if name == "anyone":
+        return [EVERYONE]
+    if name == "starter":
+        return [started_by] if started_by else []
+    if name in workflow.roles:
+        return list(workflow.roles[name])
+    return [name]
+
+
+def principals_of(workflow: Workflow, names: Iterable[str], started_by: str | None) -> list[str]:
+    found: list[str] = []
+    for name in names:
+        for principal in principals(workflow, name, started_by):
+            if principal not in found:
+                found.append(principal)
+    return found
+
+
+def is_member(actor: str | None, allowed: Iterable[str], directory: Directory) -> bool:
+    """Whether `actor` is one of `allowed`, directly, through a user group, or as anyone."""
+    if actor is None:
+        return False
+    for principal in allowed:
+        if principal in (EVERYONE, actor):
+            return True
+        if principal.startswith("S") and actor in directory.group_members(principal):
+            return True
+    return False
+
+
+def users_of(allowed: Iterable[str], directory: Directory) -> list[str]:
+    """The individual users behind principals (groups expanded; `*` cannot be expanded)."""
+    users: list[str] = []
+    for principal in allowed:
+        members = sorted(directory.group_members(principal)) if principal.startswith("S") else [principal]
+        for user in members:
+            if user != EVERYONE and user not in users:
+                users.append(user)
+    return users

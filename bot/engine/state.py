@@ -1,0 +1,141 @@
+"""The live state of a run: plain data that round-trips through JSON.
+
+The definition (frozen, from YAML) says what a run may do; this says what it has done so far.
+The engine never mutates a state it was given: `advance` works on a copy.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"  # code is working on it
+    WAITING = "waiting"  # on people or on time
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINAL_RUN_STATUSES = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED})
+
+
+class StepStatus(StrEnum):
+    PENDING = "pending"
+    SCHEDULED = "scheduled"
+    WAITING_ON_PERSON = "waiting_on_person"
+    RUNNING = "running"
+    RETRY_WAIT = "retry_wait"
+    ESCALATED = "escalated"
+    COMPLETED = "completed"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_STEP_STATUSES = frozenset(
+    {StepStatus.SCHEDULED, StepStatus.WAITING_ON_PERSON, StepStatus.RUNNING, StepStatus.RETRY_WAIT, StepStatus.ESCALATED}
+)
+FINISHED_STEP_STATUSES = frozenset({StepStatus.COMPLETED, StepStatus.SKIPPED})
+
+
+def _dt(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+@dataclass
+class StepState:
+    status: StepStatus = StepStatus.PENDING
+    attempt: int = 0  # how many times the step was started (loops start it again)
+    tries: int = 0  # automation tries within this attempt
+    assignees: list[str] = field(default_factory=list)  # principals who may act: user/group IDs, "*"
+    outputs: dict[str, Any] | None = None
+    error: str | None = None
+    route: str | None = None  # the gate's chosen target
+    actor: str | None = None  # who finished it
+    reason: str | None = None  # why it was rejected, skipped or failed
+    approvals: list[str] = field(default_factory=list)
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # stand-up: user -> answers
+    overdue: bool = False
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_STEP_STATUSES
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED_STEP_STATUSES
+
+
+@dataclass
+class TimerState:
+    key: str
+    kind: str  # reminder, deadline, retry, timeout, scheduled_start, close
+    step_id: str | None
+    due_at: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunState:
+    run_id: str
+    workflow_id: str
+    version: str
+    started_by: str | None
+    started_at: datetime
+    inputs: dict[str, Any] = field(default_factory=dict)
+    status: RunStatus = RunStatus.RUNNING
+    steps: dict[str, StepState] = field(default_factory=dict)
+    timers: dict[str, TimerState] = field(default_factory=dict)
+    finished_at: datetime | None = None
+    reason: str | None = None  # why it failed or was cancelled
+    seq: int = 0  # accepted events so far
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL_RUN_STATUSES
+
+    def clone(self) -> RunState:
+        return copy.deepcopy(self)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (datetimes as ISO 8601 text)."""
+        return _jsonable(asdict(self))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunState:
+        steps = {
+            step_id: StepState(
+                **{**raw, "status": StepStatus(raw["status"]), "started_at": _dt(raw.get("started_at")), "finished_at": _dt(raw.get("finished_at"))}
+            )
+            for step_id, raw in data.get("steps", {}).items()
+        }
+        timers = {key: TimerState(**{**raw, "due_at": _dt(raw["due_at"])}) for key, raw in data.get("timers", {}).items()}
+        return cls(
+            **{
+                **data,
+                "status": RunStatus(data["status"]),
+                "started_at": _dt(data["started_at"]),
+                "finished_at": _dt(data.get("finished_at")),
+                "steps": steps,
+                "timers": timers,
+            }
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, StrEnum):
+        return value.value
+    return value
