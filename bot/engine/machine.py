@@ -249,8 +249,8 @@ def _recover(t: Transition, e: ev.Recover) -> None:
     step, st = _step(t, e.step_id, (AutomationStep,), (StepStatus.RUNNING,))
     t.clear_step_timers(e.step_id, "timeout")
     if step.idempotent:
-        t.audit("recovered_rerun", step_id=e.step_id, try_number=st.tries)
-        st.tries -= 1  # the interrupted try is run again, under the same idempotency key
+        # Run it again: a new try, under the same idempotency key as the interrupted one.
+        t.audit("recovered_rerun", step_id=e.step_id, interrupted_try=st.tries)
         t.start_try(e.step_id)
     else:
         t.escalate(step, st, "Conductor restarted while this automation was running, and it is not marked "
