@@ -9,7 +9,9 @@ from sqlalchemy.orm import Session
 
 
 def insert_or_ignore(session: Session, model: Any, rows: list[dict[str, Any]] | dict[str, Any]) -> int:
-    """Insert rows, skipping any that clash with a unique key; returns how many were new."""
+    """Insert rows, skipping any that clash with a unique key.
+
+    For one row, returns 1 when it was new and 0 when it already existed."""
     rows = [rows] if isinstance(rows, dict) else rows
     if not rows:
         return 0
@@ -18,5 +20,8 @@ def insert_or_ignore(session: Session, model: Any, rows: list[dict[str, Any]] | 
     table = getattr(model, "__table__", model)  # Core statements: plain row counts, no ORM work
     statement = insert(table).on_conflict_do_nothing()
     if len(rows) == 1:
-        return session.execute(statement.values(**rows[0])).rowcount or 0
-    return session.execute(statement, rows).rowcount or 0
+        # RETURNING tells reliably whether the row went in (drivers differ on rowcount here).
+        key = list(table.primary_key.columns)[0]
+        return len(session.execute(statement.values(**rows[0]).returning(key)).all())
+    session.execute(statement, rows)
+    return -1  # not counted for several rows
