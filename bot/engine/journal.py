@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, insert, update
 
 from bot.definitions.workflow import Workflow
 from bot.engine.effects import Audit, ClearTimer, Effect, Message, SetTimer, UpdateHeader
@@ -22,6 +21,25 @@ STEP_RUNS = StepRun.__table__
 TIMERS = Timer.__table__
 OUTBOX = OutboxMessage.__table__
 AUDIT = AuditEvent.__table__
+RUNS = Run.__table__
+
+_STEP_COLUMNS = ("status", "assignee", "outputs", "error", "started_at", "finished_at", "updated_at")
+# Built once: composing statements per call costs more than executing them.
+_UPDATE_STEP = (
+    update(STEP_RUNS)
+    .where(STEP_RUNS.c.run_id == bindparam("b_run"), STEP_RUNS.c.step_id == bindparam("b_step"),
+           STEP_RUNS.c.attempt == bindparam("b_attempt"))
+    .values({name: bindparam(name) for name in _STEP_COLUMNS})
+)
+_INSERT_STEP = insert(STEP_RUNS)
+_FIRE_TIMER = update(TIMERS).where(TIMERS.c.key == bindparam("b_key")).values(fired_at=bindparam("b_now"))
+_CANCEL_TIMER = (
+    update(TIMERS)
+    .where(TIMERS.c.key == bindparam("b_key"), TIMERS.c.fired_at.is_(None), TIMERS.c.cancelled_at.is_(None))
+    .values(cancelled_at=bindparam("b_now"))
+)
+_INSERT_OUTBOX = insert(OUTBOX)
+_INSERT_AUDIT = insert(AUDIT)
 from bot.store.upserts import insert_or_ignore
 
 
@@ -56,36 +74,41 @@ def _changed(before: StepState | None, after: StepState) -> bool:
     )
 
 
-def write_steps(session: Session, before: RunState | None, after: RunState, now: datetime) -> None:
+def write_steps(conn: Connection, before: RunState | None, after: RunState, now: datetime) -> None:
+    """One step-run row per attempt: new attempts inserted, changed ones updated."""
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     for step_id, st in after.steps.items():
-        if st.attempt == 0 or not _changed(before.steps.get(step_id) if before else None, st):
+        old = before.steps.get(step_id) if before else None
+        if st.attempt == 0 or not _changed(old, st):
             continue
         row = _step_row(after.run_id, step_id, st, now)
-        c = STEP_RUNS.c
-        result = session.execute(
-            update(STEP_RUNS)
-            .where(c.run_id == after.run_id, c.step_id == step_id, c.attempt == st.attempt)
-            .values(**{k: v for k, v in row.items() if k not in ("run_id", "step_id", "attempt")})
-        )
-        if not result.rowcount:
-            session.execute(insert(STEP_RUNS).values(**row))
+        if old is None or old.attempt != st.attempt:
+            inserts.append(row)
+        else:
+            updates.append({"b_run": after.run_id, "b_step": step_id, "b_attempt": st.attempt,
+                            **{name: row[name] for name in _STEP_COLUMNS}})
+    if updates:
+        conn.execute(_UPDATE_STEP, updates)
+    if inserts:
+        conn.execute(_INSERT_STEP, inserts)
 
 
-def message_channel(message: Message, run: Run, workflow: Workflow, fallback_escalation: str | None) -> str:
+def message_channel(message: Message, run_channel: str | None, workflow: Workflow, fallback_escalation: str | None) -> str:
     match message.destination:
         case "thread":
-            return run.channel or ""
+            return run_channel or ""
         case "escalation":
-            return workflow.escalation_channel or fallback_escalation or run.channel or ""
+            return workflow.escalation_channel or fallback_escalation or run_channel or ""
         case "dm":
             return message.to[0]
         case "channel":
-            return str(message.data.get("channel") or run.channel or "")
+            return str(message.data.get("channel") or run_channel or "")
     raise AssertionError(message.destination)
 
 
 def write_effects(
-    session: Session, run: Run, workflow: Workflow, state: RunState, effects: list[Effect], now: datetime,
+    conn: Connection, run_channel: str | None, workflow: Workflow, state: RunState, effects: list[Effect], now: datetime,
     *, fired_timer: str | None = None, fallback_escalation: str | None = None,
 ) -> None:
     """Timers, outbox rows and audit rows for one transition."""
@@ -102,7 +125,7 @@ def write_effects(
             case ClearTimer():
                 cleared.append(effect.key)
             case Message():
-                channel = message_channel(effect, run, workflow, fallback_escalation)
+                channel = message_channel(effect, run_channel, workflow, fallback_escalation)
                 outbox.append({
                     "run_id": state.run_id, "channel": channel,
                     "thread_key": state.run_id if effect.destination == "thread" else None,
@@ -114,7 +137,7 @@ def write_effects(
                 })
             case UpdateHeader():
                 outbox.append({
-                    "run_id": state.run_id, "channel": run.channel or "", "thread_key": state.run_id,
+                    "run_id": state.run_id, "channel": run_channel or "", "thread_key": state.run_id,
                     "kind": "update", "payload": {"kind": "header", "run_id": state.run_id, "workflow_id": workflow.id},
                     "dedupe_key": dedupe, "next_attempt_at": now, "created_at": now,
                 })
@@ -123,16 +146,12 @@ def write_effects(
                                "type": effect.type, "payload": effect.payload, "at": now})
             case _:
                 pass  # RunAutomation: handed to the caller, who runs it after the commit
-    t = TIMERS.c
     if fired_timer is not None:
-        session.execute(update(TIMERS).where(t.key == fired_timer).values(fired_at=now))
+        conn.execute(_FIRE_TIMER, {"b_key": fired_timer, "b_now": now})
     if cleared:
-        session.execute(
-            update(TIMERS).where(t.key.in_(cleared), t.fired_at.is_(None), t.cancelled_at.is_(None))
-            .values(cancelled_at=now)
-        )
-    insert_or_ignore(session, TIMERS, timers)
+        conn.execute(_CANCEL_TIMER, [{"b_key": key, "b_now": now} for key in cleared])
+    insert_or_ignore(conn, TIMERS, timers)
     if outbox:
-        session.execute(insert(OUTBOX), outbox)
+        conn.execute(_INSERT_OUTBOX, outbox)
     if audits:
-        session.execute(insert(AUDIT), audits)
+        conn.execute(_INSERT_AUDIT, audits)

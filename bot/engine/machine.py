@@ -64,14 +64,17 @@ def start_run(
     return Accepted(state, t.effects)
 
 
-def advance(workflow: Workflow, state: RunState, event: ev.Event, now: datetime, directory: Directory) -> Outcome:
-    """Apply one event to a run."""
+def advance(
+    workflow: Workflow, state: RunState, event: ev.Event, now: datetime, directory: Directory, *, owned: bool = False
+) -> Outcome:
+    """Apply one event to a run. The given state is left as it was, unless the caller says it
+    `owned` a private copy (the service parses one from the database for this alone)."""
     described = ev.describe(event)
     actor = getattr(event, "actor", None)
     step_id = getattr(event, "step_id", None)
     if state.final:
         return _refused(Refusal("run_finished", f"this run has already {state.status.value}"), actor, step_id, described)
-    t = Transition(workflow, state.clone(), now, directory)
+    t = Transition(workflow, state if owned else state.clone(), now, directory)
     try:
         _HANDLERS[type(event)](t, event)
     except Refusal as refusal:

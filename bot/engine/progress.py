@@ -294,7 +294,9 @@ class Transition:
         self.clear_step_timers(step_id)
         self.audit(f"step_{status.value}", actor, step_id, reason=reason, route=route)
         step = self.workflow.step(step_id)
-        if step.family != "gate" or step.decide is not None:
+        # People see their own steps confirmed in the thread; automated progress shows in the
+        # header (one message edited in place), so a chain of automations does not flood it.
+        if step.family == "orchestral" or (step.family == "gate" and step.decide is not None) or actor is not None:
             self.thread("step_finished", step_id, "", (), title=step.title, status=status.value, actor=actor, reason=reason)
         self.follow(step_id)
 

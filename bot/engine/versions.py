@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from bot.definitions.loader import Catalog, LoadedWorkflow, load_bytes
@@ -67,11 +67,12 @@ class WorkflowVersions:
     def workflow_ids(self) -> list[str]:
         return sorted(self._current)
 
-    def by_row(self, session: Session, row_id: int) -> Version:
+    def by_row(self, db: Session | Connection, row_id: int) -> Version:
         """The exact version a run began on, parsed again from its stored source if needed."""
         cached = self._by_row.get(row_id)
         if cached is not None:
             return cached
+        session = db if isinstance(db, Session) else Session(bind=db)
         row = session.get(WorkflowVersion, row_id)
         if row is None:
             raise UnknownWorkflow(f"workflow version {row_id} is not in the database")
