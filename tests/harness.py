@@ -43,7 +43,6 @@ class Harness:
         self.directory = StaticDirectory(GROUPS)
         self.service = ConductorService(self.sessions, self.versions, self.directory, clock=lambda: self.now)
         self.automations: dict[str, Automation] = {}
-        self.pending: list[tuple[str, RunAutomation]] = []
         self.keys = 0
 
     def load(self, paths: list[str]) -> None:
@@ -60,8 +59,6 @@ class Harness:
         return f"test:{self.keys}"
 
     def _collect(self, result: Result) -> Result:
-        if result.accepted:
-            self.pending.extend((result.run_id, a) for a in result.automations)  # type: ignore[misc]
         return result
 
     def start(self, workflow_id: str, actor: str | None, **inputs: Any) -> Result:
@@ -71,17 +68,24 @@ class Harness:
         return self._collect(self.service.handle(run_id, event, key=self._key()))
 
     def run_automations(self) -> None:
-        """Answer every automation the engine asked for (and those that follow), in order."""
-        while self.pending:
-            run_id, request = self.pending.pop(0)
-            behaviour = self.automations.get(request.step_id, lambda r: {})
-            outcome = behaviour(request)
-            if isinstance(outcome, Exception):
-                event: ev.Event = ev.AutomationFailed(request.step_id, request.attempt, request.try_number, str(outcome),
-                                                      retryable=getattr(outcome, "retryable", True))
-            else:
-                event = ev.AutomationSucceeded(request.step_id, request.attempt, request.try_number, outcome)
-            self.send(run_id, event)
+        """Answer every automation the engine asked for (and those that follow), in order,
+        claiming them as the clock does."""
+        while True:
+            claimed = self.service.claim_dispatches(self.now)
+            if not claimed:
+                return
+            for dispatch in claimed:
+                self._answer(dispatch.run_id, dispatch.request)
+
+    def _answer(self, run_id: str, request: RunAutomation) -> None:
+        behaviour = self.automations.get(request.step_id, lambda r: {})
+        outcome = behaviour(request)
+        if isinstance(outcome, Exception):
+            event: ev.Event = ev.AutomationFailed(request.step_id, request.attempt, request.try_number, str(outcome),
+                                                  retryable=getattr(outcome, "retryable", True))
+        else:
+            event = ev.AutomationSucceeded(request.step_id, request.attempt, request.try_number, outcome)
+        self.send(run_id, event)
 
     def wait(self, delta: timedelta) -> list[Result]:
         """Move the clock, firing timers as they fall due (in order), with automations run."""

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, update
 
 from bot.definitions.workflow import Workflow
-from bot.engine.effects import Audit, ClearTimer, Effect, Message, SetTimer, UpdateHeader
+from bot.engine.effects import Audit, ClearTimer, Effect, Message, RunAutomation, SetTimer, UpdateHeader
 from bot.engine.state import RunState, StepState
 from bot.store.models import AuditEvent, OutboxMessage, Run, StepRun, Timer
 
@@ -41,6 +41,9 @@ _CANCEL_TIMER = (
 _INSERT_OUTBOX = insert(OUTBOX)
 _INSERT_AUDIT = insert(AUDIT)
 from bot.store.upserts import insert_or_ignore
+
+
+DISPATCH = "dispatch"  # the timer kind that asks the clock to run an automation now
 
 
 def current_phase(workflow: Workflow, state: RunState) -> str | None:
@@ -144,8 +147,13 @@ def write_effects(
             case Audit():
                 audits.append({"run_id": state.run_id, "step_id": effect.step_id, "actor": effect.actor,
                                "type": effect.type, "payload": effect.payload, "at": now})
-            case _:
-                pass  # RunAutomation: handed to the caller, who runs it after the commit
+            case RunAutomation():
+                # Starting an automation is a row too: the clock claims it and runs it, so an
+                # automation asked for by any process runs once, and a crash loses nothing.
+                timers.append({"run_id": state.run_id, "step_id": effect.step_id, "kind": DISPATCH,
+                               "due_at": now, "key": f"{effect.idempotency_key}:try:{effect.try_number}",
+                               "payload": {"attempt": effect.attempt, "try_number": effect.try_number,
+                                           "idempotency_key": effect.idempotency_key, "params": effect.params}})
     if fired_timer is not None:
         conn.execute(_FIRE_TIMER, {"b_key": fired_timer, "b_now": now})
     if cleared:

@@ -272,7 +272,7 @@ def _timer(t: Transition, e: ev.TimerFired) -> None:
     step = t.workflow.step(step_id)
     match timer.kind:
         case "reminder":
-            waiting_on = [u for u in st.assignees if u not in st.answers]
+            waiting_on = [u for u in st.assignees if u not in st.answers and u not in st.approvals]
             t.thread("reminder", step_id, "", tuple(waiting_on), title=step.title, number=timer.data.get("n", 0) + 1)
         case "deadline":
             st.overdue = True

@@ -7,11 +7,12 @@ and the effects produced so far. Handlers in `machine.py` call these operations.
 from __future__ import annotations
 
 import random
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any, assert_never
 from zoneinfo import ZoneInfo
 
 from bot.definitions import templates
+from bot.definitions.flow import FlowGraph, build_flow
 from bot.definitions.steps import END, ApprovalStep, AutomationStep, GateStep, StandupStep, TaskStep
 from bot.definitions.values import SLACK_USER_OR_GROUP
 from bot.definitions.workflow import Workflow
@@ -33,7 +34,9 @@ class Refusal(Exception):
 
 def backoff_delay(step: AutomationStep, run_id: str, attempt: int, tries: int) -> timedelta:
     """Exponential backoff capped at `max`; jitter spreads retries but stays reproducible."""
-    base = min(step.retry.backoff * (2 ** (tries - 1)), step.retry.max)
+    # Cap the exponent first: 2**(tries-1) times a day does not fit a timedelta for long.
+    seconds = step.retry.backoff.total_seconds() * (2.0 ** min(tries - 1, 60))
+    base = timedelta(seconds=min(seconds, step.retry.max.total_seconds()))
     if not step.retry.jitter:
         return base
     rng = random.Random(f"{run_id}:{step.id}:{attempt}:{tries}")
@@ -41,12 +44,32 @@ def backoff_delay(step: AutomationStep, run_id: str, attempt: int, tries: int) -
 
 
 def next_time_of_day(now: datetime, at: time, zone: str) -> datetime:
-    """The first moment at or after `now` when the clock in `zone` shows `at`."""
-    local = now.astimezone(ZoneInfo(zone))
-    candidate = datetime.combine(local.date(), at, tzinfo=ZoneInfo(zone))
-    if candidate < local:
-        candidate = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=ZoneInfo(zone))
-    return candidate.astimezone(now.tzinfo)
+    """The first moment at or after `now` when the clock in `zone` shows `at`.
+
+    Both passes of a repeated hour (clocks going back) are candidates, so the answer is never
+    a moment already past; a time skipped by clocks going forward is read with the offset
+    before the change, which lands just after it."""
+    tz = ZoneInfo(zone)
+    today = now.astimezone(tz).date()
+    candidates = [
+        moment
+        for day in (today, today + timedelta(days=1), today + timedelta(days=2))
+        for fold in (0, 1)
+        if (moment := datetime.combine(day, at, tzinfo=tz).replace(fold=fold).astimezone(UTC)) >= now
+    ]
+    return min(candidates).astimezone(now.tzinfo)
+
+
+_FLOWS: dict[int, tuple[Workflow, FlowGraph]] = {}
+
+
+def flow_of(workflow: Workflow) -> FlowGraph:
+    """The workflow's flow graph, built once per loaded definition."""
+    cached = _FLOWS.get(id(workflow))
+    if cached is None or cached[0] is not workflow:
+        cached = (workflow, build_flow(workflow))
+        _FLOWS[id(workflow)] = cached
+    return cached[1]
 
 
 class Transition:
@@ -154,8 +177,10 @@ class Transition:
                 self.finish(step.id, StepStatus.COMPLETED, route=route.goto)
                 return
         index = self.index[step.id]
-        following = self.workflow.steps[index + 1].id if index + 1 < len(self.workflow.steps) else END
-        self.finish(step.id, StepStatus.COMPLETED, route=step.default or following)
+        following = self.workflow.steps[index + 1] if index + 1 < len(self.workflow.steps) else None
+        # Like any step, a gate does not fall through into a step that waits on `needs`.
+        fall_through = following.id if following is not None and not following.needs else END
+        self.finish(step.id, StepStatus.COMPLETED, route=step.default or fall_through)
 
     def start_automation(self, step: AutomationStep, st: StepState) -> None:
         if step.at is not None or step.after is not None:
@@ -205,8 +230,10 @@ class Transition:
     def run_builtin(self, step: AutomationStep, st: StepState, params: dict[str, Any]) -> None:
         """Built-ins need no code outside the engine: a message is an outbox row, a wait a timer."""
         if step.uses == "conductor/post":
-            channel = params.get("channel") or self.workflow.channel
-            self.emit(Message("post", "thread" if channel is None else "channel", step.id, (), str(params.get("text", "")), {"channel": channel}))
+            # Without a `channel`, the message goes to the run's own thread.
+            channel = params.get("channel")
+            destination = "channel" if channel else "thread"
+            self.emit(Message("post", destination, step.id, (), str(params.get("text", "")), {"channel": channel}))
             self.finish(step.id, StepStatus.COMPLETED, outputs={})
             return
         from bot.definitions.values import parse_duration
@@ -329,13 +356,28 @@ class Transition:
             self.activate(target)
 
     def loop_back(self, target: str, source: str) -> None:
-        """Going back: the steps from `target` to `source` will run again."""
+        """Going back: `target` and the steps after it that depend on it, up to `source`, will
+        run again. A parallel step that does not follow from `target` keeps its result."""
+        downstream = self.downstream(target)
         for step in self.workflow.steps[self.index[target] : self.index[source] + 1]:
+            if step.id != target and step.id not in downstream:
+                continue
             st = self.state.steps[step.id]
             if st.active:
                 self.clear_step_timers(step.id)
             st.status = StepStatus.PENDING
         self.audit("looped_back", step_id=target, source=source)
+
+    def downstream(self, step_id: str) -> set[str]:
+        flow = flow_of(self.workflow)
+        seen: set[str] = set()
+        todo = [step_id]
+        while todo:
+            for target in flow.successors(todo.pop(), forward_only=True):
+                if target != END and target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+        return seen
 
     def settle(self) -> None:
         """After an event: join what ran, end the run when nothing is left, set its status."""

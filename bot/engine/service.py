@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine import events as ev
 from bot.engine.effects import RunAutomation
-from bot.engine.journal import current_phase, write_effects, write_steps
+from bot.engine.journal import DISPATCH, current_phase, write_effects, write_steps
 from bot.engine.machine import Accepted, Refused, advance, start_run
 from bot.engine.permissions import Directory
 from bot.engine.state import RunState
@@ -31,6 +31,7 @@ from bot.store.models import AuditEvent, InboundEvent, Run, Timer
 from bot.store.upserts import insert_or_ignore
 
 RUNS = Run.__table__
+TIMERS = Timer.__table__
 # The run row is locked for the transaction (FOR UPDATE on PostgreSQL; SQLite's write lock is
 # already held from BEGIN IMMEDIATE), and saved only if nobody else saved it meanwhile.
 _LOAD_RUN = (
@@ -162,18 +163,93 @@ class ConductorService:
         ])
 
     def due_timers(self, now: datetime, limit: int = 500) -> list[tuple[str, str]]:
-        """(run id, timer key) of live timers due by `now`, soonest first."""
-        with self.sessions() as session:
-            rows = session.execute(
-                select(Timer.run_id, Timer.key)
-                .where(Timer.due_at <= now, Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))
-                .order_by(Timer.due_at).limit(limit)
+        """(run id, timer key) of live engine timers due by `now`, soonest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(TIMERS.c.run_id, TIMERS.c.key)
+                .where(TIMERS.c.due_at <= now, TIMERS.c.fired_at.is_(None), TIMERS.c.cancelled_at.is_(None),
+                       TIMERS.c.kind != DISPATCH)
+                .order_by(TIMERS.c.due_at).limit(limit)
             ).all()
         return [(run_id, key) for run_id, key in rows]
 
+    def upcoming_timers(self, until: datetime, limit: int = 50_000) -> list[tuple[str, str, datetime]]:
+        """(run id, key, due at) of live engine timers due by `until`: what a clock schedules."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(TIMERS.c.run_id, TIMERS.c.key, TIMERS.c.due_at)
+                .where(TIMERS.c.due_at <= until, TIMERS.c.fired_at.is_(None), TIMERS.c.cancelled_at.is_(None),
+                       TIMERS.c.kind != DISPATCH)
+                .order_by(TIMERS.c.due_at).limit(limit)
+            ).all()
+        return [(run_id, key, due_at) for run_id, key, due_at in rows]
+
+    def fire_timer(self, run_id: str, key: str, now: datetime | None = None) -> Result:
+        """Fire one timer; a second firing (another clock, a retry) is a duplicate."""
+        return self.handle(run_id, ev.TimerFired(key), key=f"timer:{key}", now=now)
+
     def fire_due_timers(self, now: datetime) -> list[Result]:
         """Fire every timer due by `now` (each at most once, whoever else is firing)."""
-        return [self.handle(run_id, ev.TimerFired(key), key=f"timer:{key}", now=now) for run_id, key in self.due_timers(now)]
+        return [self.fire_timer(run_id, key, now) for run_id, key in self.due_timers(now)]
+
+    def claim_dispatches(self, now: datetime, limit: int = 100) -> list[Dispatch]:
+        """Take automations waiting to be run. Each is handed out once (the row is marked when
+        claimed); one whose try is no longer current (it timed out, the run was cancelled)
+        is dropped instead of run."""
+        claimed: list[Dispatch] = []
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(TIMERS.c.run_id, TIMERS.c.step_id, TIMERS.c.key, TIMERS.c.payload)
+                .where(TIMERS.c.kind == DISPATCH, TIMERS.c.due_at <= now,
+                       TIMERS.c.fired_at.is_(None), TIMERS.c.cancelled_at.is_(None))
+                .order_by(TIMERS.c.due_at).limit(limit).with_for_update(skip_locked=True)
+            ).all()
+            for run_id, step_id, key, payload in rows:
+                run = conn.execute(_LOAD_RUN, {"b_id": run_id}).one_or_none()
+                st = RunState.from_json(run.state).steps.get(step_id) if run else None
+                current = st is not None and st.status.value == "running" and st.tries == payload["try_number"] \
+                    and st.attempt == payload["attempt"]
+                column = "fired_at" if current else "cancelled_at"
+                conn.execute(update(TIMERS).where(TIMERS.c.key == key).values({column: now}))
+                if current:
+                    request = RunAutomation(step_id, payload["attempt"], payload["try_number"],
+                                            payload["idempotency_key"], payload["params"])
+                    claimed.append(Dispatch(run_id, run.workflow_version_id, request))
+        return claimed
+
+    def interrupted(self) -> list[tuple[str, str]]:
+        """(run id, step id) of automations that were claimed but never finished: after a
+        restart of the only clock, nothing is running them any more."""
+        found: list[tuple[str, str]] = []
+        with self.engine.connect() as conn:
+            runs = conn.execute(select(RUNS.c.id, RUNS.c.state).where(RUNS.c.status == "running")).all()
+            for run_id, raw in runs:
+                for step_id, st in RunState.from_json(raw).steps.items():
+                    if st.status.value != "running":
+                        continue
+                    fired = conn.execute(
+                        select(TIMERS.c.fired_at).where(
+                            TIMERS.c.key == f"{run_id}:{step_id}:{st.attempt}:try:{st.tries}")
+                    ).scalar_one_or_none()
+                    if fired is not None:
+                        found.append((run_id, step_id))
+        return found
+
+    def recover_interrupted(self, now: datetime | None = None) -> list[Result]:
+        """Re-run (idempotent) or hand to a person (the rest) every interrupted automation."""
+        results = []
+        for run_id, step_id in self.interrupted():
+            results.append(self.handle(run_id, ev.Recover(step_id), now=now))
+        return results
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """An automation claimed for running."""
+
+    run_id: str
+    version_row_id: int
+    request: RunAutomation
 
 
 def _automations(outcome: Accepted) -> list[RunAutomation]:
