@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine import events as ev
-from bot.engine.effects import RunAutomation
+from bot.engine.effects import RunAutomation, SetTimer
 from bot.engine.journal import DISPATCH, current_phase, write_effects, write_steps
 from bot.engine.machine import Accepted, Refused, advance, start_run
 from bot.engine.permissions import Directory
@@ -64,6 +64,7 @@ class Result:
     field_errors: dict[str, str] = field(default_factory=dict)
     automations: list[RunAutomation] = field(default_factory=list)
     state: RunState | None = None
+    timers: list[tuple[str, datetime]] = field(default_factory=list)  # (key, due at) set by this event
 
     @property
     def accepted(self) -> bool:
@@ -87,6 +88,7 @@ class ConductorService:
         self.directory = directory
         self.clock = clock
         self.escalation_channel = escalation_channel
+        self.listeners: list[Callable[[Result], None]] = []
 
     # --- commands ----------------------------------------------------------------------------
     def start(
@@ -119,7 +121,9 @@ class ConductorService:
             write_steps(conn, None, state, now)
             write_effects(conn, run_channel, version.workflow, state, outcome.effects, now,
                           fallback_escalation=self.escalation_channel)
-            return Result("accepted", run_id, automations=_automations(outcome), state=state)
+            result = Result("accepted", run_id, automations=_automations(outcome), state=state, timers=_timers(outcome))
+        self._notify(result)
+        return result
 
     def handle(self, run_id: str, event: ev.Event, *, key: str | None = None, now: datetime | None = None) -> Result:
         """Apply one event to a run, once."""
@@ -150,9 +154,19 @@ class ConductorService:
             write_effects(conn, run.channel, workflow, after, outcome.effects, now,
                           fired_timer=event.key if isinstance(event, ev.TimerFired) else None,
                           fallback_escalation=self.escalation_channel)
-            return Result("accepted", run_id, automations=_automations(outcome), state=after)
+            result = Result("accepted", run_id, automations=_automations(outcome), state=after, timers=_timers(outcome))
+        self._notify(result)
+        return result
 
     # --- helpers -----------------------------------------------------------------------------
+    def subscribe(self, listener: Callable[[Result], None]) -> None:
+        """Call `listener` with every accepted result, after its transaction has committed."""
+        self.listeners.append(listener)
+
+    def _notify(self, result: Result) -> None:
+        for listener in self.listeners:
+            listener(result)
+
     def _claim(self, conn: Connection, key: str, source: str) -> bool:
         return insert_or_ignore(conn, InboundEvent, {"key": key, "source": source, "received_at": self.clock()}) == 1
 
@@ -214,7 +228,9 @@ class ConductorService:
                 if current:
                     request = RunAutomation(step_id, payload["attempt"], payload["try_number"],
                                             payload["idempotency_key"], payload["params"])
-                    claimed.append(Dispatch(run_id, run.workflow_version_id, request))
+                    state = RunState.from_json(run.state)
+                    outputs = {sid: s.outputs for sid, s in state.steps.items() if s.outputs is not None}
+                    claimed.append(Dispatch(run_id, run.workflow_version_id, request, state.inputs, outputs))
         return claimed
 
     def interrupted(self) -> list[tuple[str, str]]:
@@ -250,6 +266,12 @@ class Dispatch:
     run_id: str
     version_row_id: int
     request: RunAutomation
+    inputs: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # earlier steps' outputs
+
+
+def _timers(outcome: Accepted) -> list[tuple[str, datetime]]:
+    return [(effect.key, effect.due_at) for effect in outcome.effects if isinstance(effect, SetTimer)]
 
 
 def _automations(outcome: Accepted) -> list[RunAutomation]:
