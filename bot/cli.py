@@ -101,6 +101,19 @@ def diagram(path: str) -> None:
     click.echo(to_mermaid(loaded.workflow), nl=False)
 
 
+@main.command()
+@click.option("--workers", default=8, show_default=True, help="Automations run at once.")
+def clock(workers: int) -> None:
+    """Run the clock alone: timers, scheduled runs and automations.
+
+    On PostgreSQL one clock leads at a time; a second waits as a standby and takes over
+    within seconds when the leader stops. On SQLite run one clock process.
+    """
+    from bot.scheduling.process import run_clock
+
+    sys.exit(run_clock(get_settings(), workers=workers))
+
+
 @main.group()
 def db() -> None:
     """Database migrations (DATABASE_URL)."""

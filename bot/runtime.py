@@ -1,0 +1,63 @@
+"""Putting Conductor together: settings -> database -> workflows -> engine service -> clock.
+
+One place builds the parts, so `conductor clock`, `conductor serve` and the tests assemble
+the same thing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Callable
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.definitions.loader import Catalog, load_paths
+from bot.engine.permissions import Directory, StaticDirectory
+from bot.engine.service import ConductorService
+from bot.engine.versions import WorkflowVersions
+from bot.settings import Settings
+from bot.store.db import make_engine, make_session_factory, session_scope
+
+log = logging.getLogger("conductor")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    versions: WorkflowVersions
+    service: ConductorService
+    catalog: Catalog
+
+    def reload(self) -> Catalog:
+        """Load the workflow files again. A file with errors is refused as a whole and its
+        previous version keeps running; the problems are returned for people to fix."""
+        catalog = load_paths([self.settings.workflows_dir])
+        with session_scope(self.sessions) as session:
+            self.versions.register(session, catalog)
+        self.catalog = catalog
+        return catalog
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_runtime(
+    settings: Settings, *, directory: Directory | None = None, clock: Callable[[], datetime] | None = None
+) -> Runtime:
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    versions = WorkflowVersions()
+    service = ConductorService(
+        sessions, versions, directory or StaticDirectory(),
+        clock=clock or (lambda: datetime.now(UTC)), escalation_channel=settings.escalation_channel,
+    )
+    runtime = Runtime(settings, engine, sessions, versions, service, Catalog())
+    catalog = runtime.reload()
+    for problem in catalog.problems:
+        log.warning("%s", problem.format())
+    return runtime

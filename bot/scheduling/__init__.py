@@ -1,0 +1,1 @@
+"""The clock: APScheduler wiring that fires timers, cron-scheduled runs and automations."""

@@ -1,0 +1,164 @@
+"""The clock: fires timers on time, starts scheduled runs, and runs automations.
+
+The database holds every timer; the clock is rebuilt from it at start. Three kinds of job:
+
+- one date job per timer due within the look-ahead horizon (job id `timer:<key>`), so a
+  reminder or a retry fires on the dot; the slow sweep (every 30 s) adds those coming due;
+- a fast poll (every second) that fires any due timer nobody fired yet (one written by another
+  process, or missed) and claims automations waiting to be run;
+- one cron job per `on.schedule` trigger (job id `schedule:<workflow>:<n>`), in the trigger's
+  time zone. Misfires: a run whose time passed while the clock was down starts late if it is
+  less than 10 minutes late, and is skipped otherwise (coalesced: one run, not a burst).
+
+Every firing is applied through the service with a key, so two clocks, or a date job and the
+poll, firing the same timer apply it once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.engine.service import ConductorService, Result
+from bot.engine.versions import WorkflowVersions
+from bot.scheduling import jobs
+from bot.scheduling.worker import AutomationWorker
+
+log = logging.getLogger("conductor.clock")
+
+SCHEDULE_MISFIRE_GRACE = 600  # seconds a scheduled run may start late
+HORIZON = timedelta(minutes=10)
+
+
+def schedule_trigger(cron: str, zone: str) -> CronTrigger:
+    """The APScheduler trigger of an `on.schedule` entry, in its own time zone (DST-aware)."""
+    return CronTrigger.from_crontab(cron, timezone=ZoneInfo(zone))
+
+
+class Clock:
+    def __init__(
+        self,
+        service: ConductorService,
+        versions: WorkflowVersions,
+        *,
+        workflows_dir: str,
+        max_workers: int = 8,
+        poll_seconds: float = 1.0,
+        sweep_seconds: float = 30.0,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
+        self.service = service
+        self.versions = versions
+        self.poll_seconds = poll_seconds
+        self.sweep_seconds = sweep_seconds
+        self.now = now
+        self.scheduler = BackgroundScheduler(
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        self.worker = AutomationWorker(service, versions, workflows_dir, max_workers=max_workers, after=self.dispatch_soon)
+        self.scheduled: set[str] = set()
+        self._due: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+        self.lateness: list[float] = []  # seconds late of each timer fired here (for measurement)
+        service.subscribe(self.observe)
+
+    # --- life ----------------------------------------------------------------------------------
+    def start(self) -> None:
+        jobs.install(self)
+        self.scheduler.start()
+        for result in self.service.recover_interrupted(self.now()):
+            log.info("recovered interrupted automation in run %s: %s", result.run_id, result.status)
+        self.schedule_workflows()
+        self.sweep()
+        self.scheduler.add_job(jobs.poll, IntervalTrigger(seconds=self.poll_seconds), id="conductor:poll", replace_existing=True)
+        self.scheduler.add_job(jobs.sweep, IntervalTrigger(seconds=self.sweep_seconds), id="conductor:sweep", replace_existing=True)
+        self.dispatch_soon()
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.scheduler.shutdown(wait=wait)
+        self.worker.shutdown(wait=wait)
+        jobs.install(None)
+
+    # --- timers --------------------------------------------------------------------------------
+    def schedule_timer(self, run_id: str, key: str, due_at: datetime) -> None:
+        with self._lock:
+            if key in self.scheduled:
+                return
+            self.scheduled.add(key)
+            self._due[key] = due_at
+        self.scheduler.add_job(
+            jobs.fire_timer, DateTrigger(run_date=due_at), args=[run_id, key], id=f"timer:{key}",
+            replace_existing=True, misfire_grace_time=None,
+        )
+
+    def sweep(self) -> None:
+        """Schedule every live timer due within the horizon (and so any overdue one at once)."""
+        for run_id, key, due_at in self.service.upcoming_timers(self.now() + HORIZON):
+            self.schedule_timer(run_id, key, due_at)
+
+    def fire(self, run_id: str, key: str, due_at: datetime | None = None) -> None:
+        with self._lock:
+            self.scheduled.discard(key)
+            due_at = self._due.pop(key, due_at)
+        fired_at = self.now()
+        result = self.service.fire_timer(run_id, key, fired_at)
+        if result.accepted and due_at is not None:
+            self.lateness.append((fired_at - due_at).total_seconds())
+
+    def observe(self, result: Result) -> None:
+        """After any accepted event in this process: schedule its new timers, run its automations."""
+        horizon = self.now() + HORIZON
+        for key, due_at in result.timers:
+            if due_at <= horizon and result.run_id is not None:
+                self.schedule_timer(result.run_id, key, due_at)
+        if result.automations:
+            self.dispatch_soon()
+
+    # --- automations ---------------------------------------------------------------------------
+    def dispatch_soon(self) -> None:
+        """Claim waiting automations now, on the scheduler's threads (never the caller's)."""
+        if self.scheduler.running:
+            self.scheduler.add_job(jobs.poll, id="conductor:dispatch-now", replace_existing=True)
+
+    def poll(self) -> None:
+        now = self.now()
+        for run_id, key, due_at in self.service.upcoming_timers(now, limit=500):
+            self.fire(run_id, key, due_at)
+        for dispatch in self.service.claim_dispatches(now):
+            self.worker.submit(dispatch)
+
+    # --- scheduled runs ------------------------------------------------------------------------
+    def schedule_workflows(self) -> None:
+        """One cron job per `on.schedule` entry of each current workflow; stale ones removed."""
+        wanted: set[str] = set()
+        for workflow_id in self.versions.workflow_ids():
+            workflow = self.versions.current(workflow_id).workflow
+            for index, entry in enumerate(workflow.on.schedule):
+                job_id = f"schedule:{workflow_id}:{index}"
+                wanted.add(job_id)
+                self.scheduler.add_job(
+                    jobs.start_scheduled_run, schedule_trigger(entry.cron, entry.timezone or workflow.timezone),
+                    args=[workflow_id, index], id=job_id, replace_existing=True,
+                    misfire_grace_time=SCHEDULE_MISFIRE_GRACE, coalesce=True,
+                )
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("schedule:") and job.id not in wanted:
+                job.remove()
+
+    def start_scheduled(self, workflow_id: str, index: int) -> Result:
+        workflow = self.versions.current(workflow_id).workflow
+        entry = workflow.on.schedule[index]
+        # Cron fires at most once a minute: the minute names the run, so two clocks start one.
+        minute = self.now().replace(second=0, microsecond=0).isoformat()
+        result = self.service.start(workflow_id, None, dict(entry.with_), key=f"schedule:{workflow_id}:{index}:{minute}")
+        log.info("scheduled run of %s: %s", workflow_id, result.status)
+        return result
