@@ -19,8 +19,11 @@ How it ends:
   (EX_TEMPFAIL): a failure that is not retried;
 - any other exit code, or death by a signal: a retryable failure;
 - no exit within the timeout: the whole process group gets SIGTERM, then SIGKILL after a
-  short grace; a retryable failure. Processes the command leaves behind in its group after
-  it exits are killed too: nothing a step starts outlives it (unless it leaves the session).
+  short grace; a retryable failure.
+
+Processes the command leaves running in its group when it exits are stopped the same way
+(its exit code still decides the outcome): nothing a step starts outlives it, unless it
+leaves the session on purpose.
 
 Each of stdout and stderr is captured up to 1 MiB (stdout from its start, stderr its end).
 """
@@ -42,6 +45,7 @@ from bot.automations.secrets import Redactor
 
 OUTPUT_CAP = 1024 * 1024
 KILL_GRACE_SECONDS = 2.0
+LEFTOVER_WAIT_SECONDS = 0.2  # after the command exits, for its output pipes to close
 INHERITED_VARIABLES = ("PATH", "HOME", "LANG", "TZ")
 PYTHON_NAMES = ("python", "python3")
 _READ_SIZE = 65536
@@ -118,7 +122,6 @@ def run_command(
     except OSError as exc:
         return RunOutcome.failure(redact(f"cannot run `{name}`: {exc.strerror or exc}"), retryable=True)
 
-    deadline = time.monotonic() + timeout
     out = _Capture(proc.stdout, keep="head")
     err = _Capture(proc.stderr, keep="tail")
     try:
@@ -126,14 +129,15 @@ def run_command(
             proc.wait(timeout=max(timeout, 0.0))
         except subprocess.TimeoutExpired:
             _stop_group(proc, grace)
-            return _timed_out(name, timeout, out, err, redact, "")
+            return _timed_out(name, timeout, out, err, redact)
+        # The command has exited; whatever it left running in its group is stopped now.
         for capture in (out, err):
-            capture.join(max(deadline - time.monotonic(), 0.0))
-        if out.alive or err.alive:
+            capture.join(LEFTOVER_WAIT_SECONDS)
+        if out.alive or err.alive or _group_alive(proc.pid):
             _stop_group(proc, grace)
-            return _timed_out(name, timeout, out, err, redact,
-                              " (it exited, but processes it started still hold its output open)")
+    except BaseException:
         _kill_leftovers(proc.pid)
+        raise
     finally:
         for capture in (out, err):
             capture.join(1.0)
@@ -174,12 +178,12 @@ def _finished(name: str, code: int, out: _Capture, err: _Capture, redact: Redact
     return RunOutcome.success(outputs, output_tail=output_tail)
 
 
-def _timed_out(name: str, timeout: float, out: _Capture, err: _Capture, redact: Redactor, why: str) -> RunOutcome:
+def _timed_out(name: str, timeout: float, out: _Capture, err: _Capture, redact: Redactor) -> RunOutcome:
     for capture in (out, err):
         capture.join(1.0)
     output = "\n".join(part for part in (out.text().rstrip(), err.text().rstrip()) if part)
     return RunOutcome.failure(
-        f"timed out after {describe_seconds(timeout)}{why}: `{name}` and its processes were stopped",
+        f"timed out after {describe_seconds(timeout)}: `{name}` and its processes were stopped",
         retryable=True, output_tail=redact(tail(output)),
     )
 

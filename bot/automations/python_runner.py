@@ -95,7 +95,7 @@ def load_callable(uses: str) -> Callable[[AutomationContext], Any]:
     if function is None:
         raise LoadError(f"module `{module_name}` has no function `{function_name}`")
     if not callable(function):
-        raise LoadError(f"`{uses}` is a {type(function).__name__}, not a function")
+        raise LoadError(f"`{uses}` is not a function (it is a `{type(function).__name__}` value)")
     return function
 
 

@@ -273,6 +273,7 @@ class Transition:
 
     def escalate(self, step: AutomationStep, st: StepState, error: str, tail: str) -> None:
         st.status = StepStatus.ESCALATED
+        st.error = error
         takers = [step.escalate_to] if step.escalate_to else self.workflow.permissions.roles_for("take_over")
         to = tuple(principals_of(self.workflow, takers, self.state.started_by))
         data = {"title": step.title, "error": error, "output_tail": tail[-1500:], "tries": st.tries,

@@ -125,16 +125,20 @@ class Clock:
 
     # --- automations ---------------------------------------------------------------------------
     def dispatch_soon(self) -> None:
-        """Claim waiting automations now, on the scheduler's threads (never the caller's)."""
+        """Claim waiting automations now, on a worker thread (never the caller's). (Not a
+        one-off scheduler job: replacing one while it runs can break APScheduler's loop.)"""
         if self.scheduler.running:
-            self.scheduler.add_job(jobs.poll, id="conductor:dispatch-now", replace_existing=True)
+            self.worker.pool.submit(self.dispatch)
+
+    def dispatch(self) -> None:
+        for dispatch in self.service.claim_dispatches(self.now()):
+            self.worker.submit(dispatch)
 
     def poll(self) -> None:
         now = self.now()
         for run_id, key, due_at in self.service.upcoming_timers(now, limit=500):
             self.fire(run_id, key, due_at)
-        for dispatch in self.service.claim_dispatches(now):
-            self.worker.submit(dispatch)
+        self.dispatch()
 
     # --- scheduled runs ------------------------------------------------------------------------
     def schedule_workflows(self) -> None:

@@ -1,0 +1,124 @@
+"""Run one try of an automation step: the engine's `RunAutomation` in, a `RunOutcome` out.
+
+`run_automation` resolves the step's secrets, then hands the rendered values to the runner
+for `uses` (a Python function), `run` (a command) or `http` (a request). Whatever the
+automation does wrong -- raises, hangs, exits non-zero, answers 500, needs a secret that is
+not set -- comes back as a failed `RunOutcome`, never as an exception. Only a caller's
+mistake raises `ValueError`: a built-in (`conductor/post`, `conductor/wait`, which the
+engine carries out itself), a request for another step, or one without the rendered values.
+
+A try that overruns its timeout is reported as a failure on time; work it leaves behind
+cannot report later (a Python call's thread is abandoned and its result dropped, a command's
+process group is killed), and the engine ignores results of tries older than the current one.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from bot.automations.command_runner import command_environment, run_command
+from bot.automations.context import AutomationContext, AutomationError
+from bot.automations.deadline import describe_error
+from bot.automations.http_runner import run_http
+from bot.automations.outcome import RunOutcome
+from bot.automations.python_runner import run_python, workflows_on_path
+from bot.automations.secrets import Redactor, SecretResolver
+from bot.definitions.steps import BUILTIN_USES, AutomationStep
+from bot.engine.effects import RunAutomation
+
+log = logging.getLogger("conductor.automation")
+
+
+def run_automation(
+    step: AutomationStep,
+    request: RunAutomation,
+    *,
+    workflows_dir: str,
+    run_inputs: dict | None = None,
+    earlier_outputs: dict | None = None,
+    run_id: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> RunOutcome:
+    """Carry out `request` for `step`.
+
+    `workflows_dir` is the folder the workflow files and their `automations` package are in.
+    `run_inputs` and `earlier_outputs` (step id -> outputs) are what a Python function sees
+    as `ctx.inputs` and `ctx.steps`. `run_id` defaults to the run id the engine puts at the
+    start of the idempotency key (`<run>:<step>:<attempt>`). Secrets, and the variables a
+    command inherits, are read from `environ` (default: the process environment).
+    """
+    if step.uses in BUILTIN_USES:
+        raise ValueError(f"`{step.uses}` is a built-in the engine carries out; it has no runner")
+    if request.step_id != step.id:
+        raise ValueError(f"the request is for step `{request.step_id}`, not `{step.id}`")
+    for key, given in (("run", step.run), ("http", step.http)):
+        if given is not None and (request.params or {}).get(key) is None:
+            raise ValueError(f"the request for step `{step.id}` carries no rendered `{key}`")
+    redactor = Redactor()
+    try:
+        resolver = SecretResolver(environ)
+        try:
+            params = resolver.resolve(request.params or {})
+        except AutomationError as exc:  # a missing secret: never worth another try
+            return RunOutcome.failure(str(exc), retryable=exc.retryable)
+        redactor = resolver.redactor
+        outcome = _dispatch(step, request, params, redactor, workflows_dir=workflows_dir,
+                            run_id=run_id if run_id is not None else run_id_from_key(request),
+                            inputs=run_inputs or {}, steps=earlier_outputs or {}, environ=environ)
+    except Exception as exc:  # noqa: BLE001 - a runner fault is reported, never raised into the engine
+        log.exception("automation runner fault in step %s", step.id)
+        return RunOutcome.failure(redactor(f"the automation runner failed: {describe_error(exc)}"), retryable=True)
+    log.debug("step %s try %s: %s", step.id, request.try_number, "ok" if outcome.ok else outcome.error)
+    return outcome
+
+
+def run_id_from_key(request: RunAutomation) -> str:
+    """The run id the engine put at the start of the idempotency key, or `""`."""
+    suffix = f":{request.step_id}:{request.attempt}"
+    key = request.idempotency_key
+    return key[: -len(suffix)] if key.endswith(suffix) and len(key) > len(suffix) else ""
+
+
+def _dispatch(
+    step: AutomationStep,
+    request: RunAutomation,
+    params: Mapping[str, Any],
+    redactor: Redactor,
+    *,
+    workflows_dir: str,
+    run_id: str,
+    inputs: dict,
+    steps: dict,
+    environ: Mapping[str, str] | None,
+) -> RunOutcome:
+    timeout = step.timeout.total_seconds()
+    with_values = params.get("with") or {}
+    if step.uses is not None:
+        workflows_on_path(workflows_dir)
+        context = AutomationContext(
+            run_id=run_id,
+            step_id=step.id,
+            attempt=request.attempt,
+            idempotency_key=request.idempotency_key,
+            inputs=copy.deepcopy(dict(inputs)),
+            steps=copy.deepcopy(dict(steps)),
+            params=copy.deepcopy(dict(with_values)),
+            logger=logging.getLogger(f"conductor.automation.{step.id}"),
+        )
+        return run_python(step.uses, context, timeout=timeout, redactor=redactor)
+    if step.run is not None:
+        argv = params["run"]
+        env = command_environment(
+            workflows_dir, params.get("env") or {}, run_id=run_id, step_id=step.id,
+            attempt=request.attempt, idempotency_key=request.idempotency_key, with_values=with_values,
+            base=environ,
+        )
+        return run_command(argv, cwd=os.path.abspath(workflows_dir), env=env, timeout=timeout, redactor=redactor)
+    if step.http is not None:
+        call = params["http"]
+        return run_http(call, idempotency_key=request.idempotency_key, timeout=timeout, redactor=redactor)
+    raise ValueError(f"step `{step.id}` has no `uses`, `run` or `http`")
