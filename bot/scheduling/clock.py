@@ -109,10 +109,10 @@ class Clock:
         with self._lock:
             self.scheduled.discard(key)
             due_at = self._due.pop(key, due_at)
-        fired_at = self.now()
-        result = self.service.fire_timer(run_id, key, fired_at)
+        result = self.service.fire_timer(run_id, key, self.now())
         if result.accepted and due_at is not None:
-            self.lateness.append((fired_at - due_at).total_seconds())
+            # Lateness as people feel it: from due to applied and committed.
+            self.lateness.append((self.now() - due_at).total_seconds())
 
     def observe(self, result: Result) -> None:
         """After any accepted event in this process: schedule its new timers, run its automations."""
