@@ -53,7 +53,7 @@ def describe_seconds(seconds: float) -> str:
     """`0.5` -> `0.5s`, `90` -> `1m30s`, `3600` -> `1h`."""
     if seconds < 60 and seconds != int(seconds):
         return f"{seconds:g}s"
-    whole = int(round(seconds))
+    whole = round(seconds)
     parts = []
     for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
         if whole >= size:

@@ -69,7 +69,7 @@ def run_automation(
         outcome = _dispatch(step, request, params, redactor, workflows_dir=workflows_dir,
                             run_id=run_id if run_id is not None else run_id_from_key(request),
                             inputs=run_inputs or {}, steps=earlier_outputs or {}, environ=environ)
-    except Exception as exc:  # noqa: BLE001 - a runner fault is reported, never raised into the engine
+    except Exception as exc:  # a fault of the runner itself is reported, never raised into the engine
         log.exception("automation runner fault in step %s", step.id)
         return RunOutcome.failure(redactor(f"the automation runner failed: {describe_error(exc)}"), retryable=True)
     log.debug("step %s try %s: %s", step.id, request.try_number, "ok" if outcome.ok else outcome.error)

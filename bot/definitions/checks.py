@@ -95,6 +95,12 @@ class WorkflowChecker:
                             base + ("on_reject",), "E206",
                             f"`on_reject: {step.on_reject}` must name a step before `{step.id}`",
                         )
+                    elif step.on_reject not in self.flow.ancestors().get(step.id, set()):
+                        self.report(
+                            base + ("on_reject",), "E206",
+                            f"`on_reject: {step.on_reject}` must name a step that `{step.id}` follows from "
+                            "(on a parallel branch, redoing it would never ask this approval again)",
+                        )
 
     def _raw(self, path: Path) -> Any:
         value: Any = self.doc.data

@@ -117,7 +117,8 @@ def _scalar_type(kind: str, spec: FieldSpec) -> Any:
             limits = dict(length) if spec.type != "list" else {}
             return Annotated[str, Field(pattern=spec.pattern, **limits)]
         case "number":
-            return Annotated[float, Field(**(bounds if spec.type != "list" else {}))]
+            # Infinity and NaN are not numbers people mean, and JSON cannot hold them.
+            return Annotated[float, Field(allow_inf_nan=False, **(bounds if spec.type != "list" else {}))]
         case "integer":
             return Annotated[int, Field(strict=False, **(bounds if spec.type != "list" else {}))]
         case "boolean":

@@ -48,7 +48,7 @@ CODES: dict[str, str] = {
     "E203": "reference to a role that does not exist",
     "E204": "reference to a phase that does not exist",
     "E205": "`needs` names this step or a later one (steps can only wait for earlier steps)",
-    "E206": "`on_reject` must point back to an earlier step",
+    "E206": "`on_reject` must point back to an earlier step the approval follows from",
     "E207": "a loop with no way out: the run could never end",
     "E208": "a secret is used where its value would be shown to people",
     "E209": "reference to an input or output field that does not exist",

@@ -164,7 +164,9 @@ def _reject(t: Transition, e: ev.Reject) -> None:
     t.audit("rejected", e.actor, e.step_id, reason=st.reason)
     if step.on_reject:
         t.clear_step_timers(e.step_id)
-        st.status = StepStatus.COMPLETED  # it will run again after the loop; until then it is done
+        # The approval follows from its `on_reject` step (the loader makes sure), so going
+        # back resets it and the run reaches it again.
+        st.status = StepStatus.PENDING
         t.go(e.step_id, step.on_reject)
     else:
         st.status = StepStatus.FAILED

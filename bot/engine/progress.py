@@ -96,7 +96,7 @@ class Transition:
         st.approvals, st.answers, st.assignees, st.overdue = [], {}, [], False
         st.started_at, st.finished_at = self.now, None
         context = self.context()
-        if step.if_ is not None and not templates.evaluate(step.if_, context):
+        if step.if_ is not None and not self.holds(step.if_, context, step_id):
             self.finish(step_id, StepStatus.SKIPPED, reason="its condition did not hold")
             return
         self.audit("step_started", step_id=step_id, attempt=st.attempt)
@@ -120,6 +120,15 @@ class Transition:
                 self.start_standup(step, st, context)
             case _:
                 assert_never(step)
+
+    def holds(self, condition: str, context: dict[str, Any], step_id: str) -> bool:
+        """Whether a condition holds. One that cannot be evaluated (a comparison with a value
+        that is missing, a skipped step's output) does not hold; the audit says why."""
+        try:
+            return templates.evaluate(condition, context)
+        except Exception as exc:  # noqa: BLE001 - a condition is data; it must not stop the run
+            self.audit("condition_unevaluable", step_id=step_id, condition=condition, error=str(exc)[:300])
+            return False
 
     def resolve_person(self, who: str, context: dict[str, Any]) -> list[str]:
         """A role, `starter`, a user ID, or a template that renders to a user ID."""
@@ -145,7 +154,7 @@ class Transition:
 
     def choose_route(self, step: GateStep, context: dict[str, Any]) -> None:
         for route in step.routes:
-            if route.if_ is not None and templates.evaluate(route.if_, context):
+            if route.if_ is not None and self.holds(route.if_, context, step.id):
                 self.finish(step.id, StepStatus.COMPLETED, route=route.goto)
                 return
         index = self.index[step.id]
