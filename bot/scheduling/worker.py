@@ -35,7 +35,8 @@ class AutomationWorker:
                 step = self.versions.by_row(conn, dispatch.version_row_id).workflow.step(request.step_id)
             assert isinstance(step, AutomationStep)
             outcome = run_automation(step, request, workflows_dir=self.workflows_dir,
-                                     run_inputs=dispatch.inputs, earlier_outputs=dispatch.outputs)
+                                     run_inputs=dispatch.inputs, earlier_outputs=dispatch.outputs,
+                                     run_id=dispatch.run_id)
             if outcome.ok:
                 event: ev.Event = ev.AutomationSucceeded(request.step_id, request.attempt, request.try_number, outcome.outputs)
             else:
