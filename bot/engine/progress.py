@@ -286,7 +286,7 @@ class Transition:
         takers = [step.escalate_to] if step.escalate_to else self.workflow.permissions.roles_for("take_over")
         to = tuple(principals_of(self.workflow, takers, self.state.started_by))
         data = {"title": step.title, "error": error, "output_tail": tail[-1500:], "tries": st.tries,
-                "fields": list(step.outputs)}
+                "fields": list(step.outputs), "actions": ["retry", "skip", "take_over", "abort"]}
         self.emit(Message("escalation", "escalation", step.id, to, "", data))
         self.thread("escalated", step.id, "", (), title=step.title, error=error)
         self.audit("escalated", step_id=step.id, error=error)
