@@ -1,0 +1,16 @@
+"""The Slack Web API client, pointed at `SLACK_API_URL` (Slack, GovSlack, a proxy or a fake)."""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+
+from bot.settings import Settings
+
+REQUEST_TIMEOUT_SECONDS = 10
+
+
+def make_client(settings: Settings) -> WebClient:
+    """A client without the SDK's own retries: the messenger retries durably, from the outbox."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
+    return WebClient(token=token, base_url=base_url, timeout=REQUEST_TIMEOUT_SECONDS, retry_handlers=[])

@@ -1,0 +1,268 @@
+"""Delivering the outbox to Slack: in order per channel, within Slack's rate limits, once.
+
+The engine writes every message as an outbox row in the transaction that caused it; this
+sends them. Rules:
+
+- Per channel, rows go out in the order they were written; a later row waits for an earlier
+  one (so a thread never shows a reply before its question).
+- About one message per second per channel, with a short burst (a token bucket), as Slack
+  asks of `chat.postMessage`; a 429 pauses that channel for its `Retry-After`.
+- 5xx answers, timeouts and network errors are retried with exponential backoff (capped at
+  five minutes); errors another try cannot fix (`channel_not_found`, `invalid_blocks`, ...) mark
+  the row failed with Slack's error, for people to see.
+- Exactly once: a row is marked `sending` (committed) before the call and `sent` with its `ts`
+  after. Each post carries the row's key in Slack message metadata, so a row found `sending`
+  after a crash is looked up in the channel's history: found, it is marked sent; not found,
+  it is sent again.
+- The run's first message (`run_started`) is its header; its `ts` becomes the run's thread, and
+  header updates edit it in place (several pending updates of one run are sent as one).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import Engine, select, update
+
+from bot.engine.state import RunState
+from bot.engine.versions import WorkflowVersions
+from bot.store.models import OutboxMessage, Run
+
+log = logging.getLogger("conductor.messenger")
+OUTBOX = OutboxMessage.__table__
+RUNS = Run.__table__
+METADATA_TYPE = "conductor_message"
+MAX_BACKOFF_SECONDS = 300
+# Errors worth trying again; anything else Slack says is final for that message.
+TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+
+
+@dataclass
+class TokenBucket:
+    """`rate` messages per second with `burst` extra; `take` says when the next may go."""
+
+    rate: float = 1.0
+    burst: int = 1
+    tokens: float = field(default=2.0)
+    stamp: float = field(default_factory=time.monotonic)
+
+    def ready(self, now: float) -> bool:
+        self.tokens = min(1 + self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        return self.tokens >= 1
+
+    def take(self) -> None:
+        self.tokens -= 1
+
+
+class Messenger:
+    def __init__(
+        self,
+        engine: Engine,
+        client: WebClient,
+        versions: WorkflowVersions,
+        *,
+        render: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rate: float = 1.0,
+        burst: int = 1,
+    ):
+        """`render(payload, context)` turns an outbox payload into `{"text", "blocks"}`;
+        context carries the run's workflow and state when the payload belongs to a run."""
+        self.engine = engine
+        self.client = client
+        self.versions = versions
+        self.render = render
+        self.clock = clock
+        self.rate, self.burst = rate, burst
+        self.buckets: dict[str, TokenBucket] = {}
+        self.paused_until: dict[str, datetime] = {}
+        self.dm_channels: dict[str, str] = {}
+
+    # --- the loop ------------------------------------------------------------------------------
+    def recover(self) -> int:
+        """Settle rows left `sending` by a crash: sent if Slack has them, else pending again."""
+        settled = 0
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(OUTBOX).where(OUTBOX.c.status == "sending")).mappings().all()
+        for row in rows:
+            try:
+                # An edit can simply be made again; a post must not be doubled.
+                ts = None if row["kind"] == "update" else self._find_sent(row)
+            except Exception:  # noqa: BLE001 - cannot tell yet: leave it `sending`, ask next time
+                log.warning("could not check whether outbox message %s reached Slack", row["id"])
+                continue
+            with self.engine.begin() as conn:
+                if ts is not None:
+                    self._mark_sent(conn, row, ts, None)
+                else:
+                    conn.execute(update(OUTBOX).where(OUTBOX.c.id == row["id"]).values(status="pending"))
+            settled += 1
+        return settled
+
+    def deliver_due(self, limit: int = 200) -> int:
+        """One pass: send what may go now. Returns how many messages were sent."""
+        now = self.clock()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(OUTBOX).where(OUTBOX.c.status == "pending").order_by(OUTBOX.c.id).limit(limit)
+            ).mappings().all()
+        sent = 0
+        blocked: set[str] = set()
+        for row in rows:
+            channel = row["channel"]
+            if channel in blocked:
+                continue
+            blocked.add(channel)  # whatever happens, later rows of this channel wait for this one
+            if row["next_attempt_at"] > now or self.paused_until.get(channel, now) > now:
+                continue
+            bucket = self.buckets.setdefault(channel, TokenBucket(self.rate, self.burst, 1.0 + self.burst))
+            if not bucket.ready(time.monotonic()):
+                continue
+            bucket.take()
+            if self.send(row):
+                sent += 1
+        return sent
+
+    def run(self, stop: Any, idle_seconds: float = 0.2) -> None:
+        """Deliver until `stop` (a threading.Event) is set."""
+        self.recover()
+        while not stop.is_set():
+            try:
+                if not self.deliver_due():
+                    stop.wait(idle_seconds)
+            except Exception:  # noqa: BLE001 - the messenger keeps going; rows stay in the outbox
+                log.exception("outbox pass failed")
+                stop.wait(1.0)
+
+    # --- one message ---------------------------------------------------------------------------
+    def send(self, row: Any) -> bool:
+        with self.engine.begin() as conn:
+            claimed = conn.execute(
+                update(OUTBOX).where(OUTBOX.c.id == row["id"], OUTBOX.c.status == "pending")
+                .values(status="sending", attempts=OUTBOX.c.attempts + 1)
+            ).rowcount
+        if not claimed:
+            return False  # another messenger took it
+        try:
+            ts, channel = self._call(row)
+        except SlackApiError as exc:
+            self._failed(row, exc)
+            return False
+        except Exception as exc:  # noqa: BLE001 - network trouble: try again later
+            self._retry_later(row, f"{type(exc).__name__}: {exc}")
+            return False
+        with self.engine.begin() as conn:
+            self._mark_sent(conn, row, ts, channel)
+        return True
+
+    def _call(self, row: Any) -> tuple[str, str | None]:
+        payload = dict(row["payload"])
+        kind = payload.get("kind")
+        context = self._run_context(payload.get("run_id"))
+        rendered = self.render(payload, context)
+        metadata = {"event_type": METADATA_TYPE, "event_payload": {"key": row["dedupe_key"]}}
+        if row["kind"] == "update":
+            thread_ts = context.get("thread_ts")
+            if not thread_ts:
+                raise SlackApiError("the run has no header yet", {"ok": False, "error": "header_not_posted"})
+            response = self.client.chat_update(channel=context["channel_id"], ts=thread_ts, **rendered)
+            return response["ts"], None
+        channel = row["channel"]
+        if row["kind"] == "dm":
+            channel = self._dm_channel(channel)
+        thread_ts = None
+        if row["thread_key"] and kind != "run_started":
+            thread_ts = context.get("thread_ts")
+            channel = context.get("channel_id") or channel
+        response = self.client.chat_postMessage(
+            channel=channel, thread_ts=thread_ts, metadata=metadata, unfurl_links=False, **rendered
+        )
+        return response["ts"], response.get("channel")
+
+    def _dm_channel(self, user: str) -> str:
+        if user not in self.dm_channels:
+            self.dm_channels[user] = self.client.conversations_open(users=user)["channel"]["id"]
+        return self.dm_channels[user]
+
+    def _run_context(self, run_id: str | None) -> dict[str, Any]:
+        if not run_id:
+            return {}
+        with self.engine.connect() as conn:
+            run = conn.execute(
+                select(RUNS.c.state, RUNS.c.workflow_version_id, RUNS.c.thread_ts, RUNS.c.channel)
+                .where(RUNS.c.id == run_id)
+            ).one_or_none()
+            if run is None:
+                return {}
+            workflow = self.versions.by_row(conn, run.workflow_version_id).workflow
+        return {"workflow": workflow, "state": RunState.from_json(run.state), "run_id": run_id,
+                "thread_ts": run.thread_ts, "channel_id": run.channel}
+
+    # --- outcomes ------------------------------------------------------------------------------
+    def _mark_sent(self, conn: Any, row: Any, ts: str, channel: str | None) -> None:
+        now = self.clock()
+        conn.execute(update(OUTBOX).where(OUTBOX.c.id == row["id"]).values(status="sent", slack_ts=ts, sent_at=now, error=None))
+        payload = row["payload"]
+        if payload.get("kind") == "run_started" and payload.get("run_id"):
+            # The header's ts is the run's thread; Slack's channel id replaces a `#name`.
+            values: dict[str, Any] = {"thread_ts": ts}
+            if channel:
+                values["channel"] = channel
+            conn.execute(update(RUNS).where(RUNS.c.id == payload["run_id"]).values(**values))
+        if row["kind"] == "update":
+            # Older header updates of the same run are covered by this one.
+            conn.execute(update(OUTBOX).where(
+                OUTBOX.c.run_id == row["run_id"], OUTBOX.c.kind == "update", OUTBOX.c.status == "pending",
+                OUTBOX.c.id < row["id"]).values(status="sent", sent_at=now))
+
+    def _failed(self, row: Any, exc: SlackApiError) -> None:
+        response = exc.response
+        status = getattr(response, "status_code", None)
+        error = response.get("error") if hasattr(response, "get") else str(exc)
+        if status == 429 or error == "ratelimited":
+            retry_after = float((getattr(response, "headers", {}) or {}).get("Retry-After", 1))
+            until = self.clock() + timedelta(seconds=retry_after)
+            self.paused_until[row["channel"]] = until
+            with self.engine.begin() as conn:
+                conn.execute(update(OUTBOX).where(OUTBOX.c.id == row["id"]).values(
+                    status="pending", next_attempt_at=until, attempts=OUTBOX.c.attempts - 1, error="ratelimited"))
+            return
+        if (status is not None and status >= 500) or error in TRANSIENT_ERRORS or error == "header_not_posted":
+            self._retry_later(row, str(error))
+            return
+        log.warning("Slack refused outbox message %s: %s", row["id"], error)
+        with self.engine.begin() as conn:
+            conn.execute(update(OUTBOX).where(OUTBOX.c.id == row["id"]).values(status="failed", error=str(error)))
+
+    def _retry_later(self, row: Any, error: str) -> None:
+        delay = min(2 ** row["attempts"], MAX_BACKOFF_SECONDS)
+        with self.engine.begin() as conn:
+            conn.execute(update(OUTBOX).where(OUTBOX.c.id == row["id"]).values(
+                status="pending", next_attempt_at=self.clock() + timedelta(seconds=delay), error=error[:500]))
+
+    def _find_sent(self, row: Any) -> str | None:
+        """The ts of the message carrying this row's key, if Slack already has it (raises
+        when Slack cannot be asked)."""
+        channel = row["channel"]
+        if row["kind"] == "dm":
+            channel = self._dm_channel(channel)
+        context = self._run_context(row["run_id"]) if row["thread_key"] else {}
+        oldest = f"{(row['created_at'] - timedelta(minutes=1)).timestamp():.6f}"
+        if context.get("thread_ts") and row["payload"].get("kind") != "run_started":
+            found = self.client.conversations_replies(channel=context.get("channel_id") or channel, ts=context["thread_ts"],
+                                                      oldest=oldest, include_all_metadata=True, limit=200)
+        else:
+            found = self.client.conversations_history(channel=channel, oldest=oldest, include_all_metadata=True, limit=200)
+        for message in found.get("messages", []):
+            meta = message.get("metadata") or {}
+            if meta.get("event_type") == METADATA_TYPE and (meta.get("event_payload") or {}).get("key") == row["dedupe_key"]:
+                return message.get("ts")
+        return None
