@@ -1,0 +1,251 @@
+"""The fake Slack Web API, driven by the real slack_sdk client."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from tests.fakeslack import FakeSlack, fake_slack  # noqa: F401 (fixture)
+
+USERS = {
+    "U01ANA": {"real_name": "Ana Lima", "tz": "America/Sao_Paulo"},
+    "U02BEN": {"real_name": "Ben Okafor", "tz": "UTC"},
+}
+GROUPS = {"S01WRITERS": ["U01ANA", "U02BEN"]}
+
+
+def client_for(fake: FakeSlack, token: str | None = "xoxb-test", **kwargs) -> WebClient:
+    return WebClient(token=token, base_url=fake.url, **kwargs)
+
+
+def error_of(call) -> SlackApiError:
+    with pytest.raises(SlackApiError) as info:
+        call()
+    return info.value
+
+
+@pytest.fixture
+def fast() -> FakeSlack:
+    """A fake whose rate limits never get in the way."""
+    with FakeSlack(users=USERS, groups=GROUPS, rate=1000, burst=1000) as fake:
+        yield fake
+
+
+def test_records_calls_with_headers_and_decoded_params(fast: FakeSlack):
+    client = client_for(fast)
+    answer = client.auth_test()
+    assert answer["user_id"] == fast.bot_user_id and answer["bot_id"] == fast.bot_id
+    assert answer["team_id"] == fast.team_id
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]
+    client.chat_postMessage(channel="#general", text="hi", blocks=blocks)  # JSON body
+    client.api_call(  # form body, blocks as a JSON string
+        "chat.postMessage", params={"channel": "#general", "text": "yo", "blocks": json.dumps(blocks)}
+    )
+    assert [c.method for c in fast.calls] == ["auth.test", "chat.postMessage", "chat.postMessage"]
+    json_call, form_call = fast.calls_to("chat.postMessage")
+    assert json_call.params["blocks"] == form_call.params["blocks"] == blocks
+    assert form_call.params["text"] == "yo"
+    assert json_call.headers["authorization"] == "Bearer xoxb-test"
+    assert fast.calls[0].at <= json_call.at <= form_call.at
+    assert [c.status for c in fast.calls] == [200, 200, 200]
+    assert fast.messages("#general")[0]["blocks"] == blocks
+
+
+def test_auth_and_unknown_methods(fast: FakeSlack):
+    assert error_of(client_for(fast, token=None).auth_test).response["error"] == "not_authed"
+    assert error_of(client_for(fast, "xoxp-user").auth_test).response["error"] == "invalid_auth"
+    unknown = error_of(lambda: client_for(fast).api_call("chat.teleport"))
+    assert unknown.response.status_code == 200 and unknown.response["error"] == "unknown_method"
+    with FakeSlack(token="xoxb-right") as strict:
+        assert client_for(strict, "xoxb-right").auth_test()["ok"]
+        assert error_of(client_for(strict).auth_test).response["error"] == "invalid_auth"
+
+
+def test_channels_ts_messages_and_threads(fast: FakeSlack):
+    client = client_for(fast)
+    first = client.chat_postMessage(channel="#general", text="one")
+    cid = first["channel"]
+    assert cid.startswith("C") and cid == fast.channel_id("#general") == fast.channel_id("general")
+    assert client.chat_postMessage(channel="#random", text="x")["channel"] not in (cid,)
+    reply = client.chat_postMessage(channel=cid, text="two", thread_ts=first["ts"])
+    client.chat_postMessage(channel="#general", text="three")
+    timestamps = [c["ts"] for c in fast.messages(cid)]
+    assert timestamps == sorted(timestamps) and len(set(timestamps)) == 3
+    assert all(len(ts) == 17 and ts[10] == "." for ts in timestamps)
+    assert float(first["ts"]) == pytest.approx(time.time(), abs=60)
+    assert first["message"]["text"] == "one" and first["message"]["user"] == fast.bot_user_id
+    assert [m["text"] for m in fast.messages("#general")] == ["one", "two", "three"]
+    thread = fast.thread("#general", first["ts"])
+    assert [m["text"] for m in thread] == ["one", "two"] and thread[1]["ts"] == reply["ts"]
+    assert thread[0]["reply_count"] == 1
+    # Posting to a user id goes to the DM that conversations.open gives.
+    dm = client.conversations_open(users="U01ANA")["channel"]["id"]
+    assert dm.startswith("D") and client.chat_postMessage(channel="U01ANA", text="hi")["channel"] == dm
+    assert fast.messages(dm)[0]["text"] == "hi"
+    assert client.conversations_info(channel=dm)["channel"]["user"] == "U01ANA"
+    assert client.conversations_info(channel=cid)["channel"]["name"] == "general"
+    assert error_of(lambda: client.conversations_info(channel="C0NOPE")).response["error"] == (
+        "channel_not_found"
+    )
+
+
+def test_updates_and_reactions_apply_in_place(fast: FakeSlack):
+    client = client_for(fast)
+    posted = client.chat_postMessage(channel="#ops", text="pending")
+    updated = client.chat_update(channel=posted["channel"], ts=posted["ts"], text="done")
+    assert updated["ts"] == posted["ts"] and updated["message"]["text"] == "done"
+    client.reactions_add(channel="#ops", timestamp=posted["ts"], name="white_check_mark")
+    (message,) = fast.messages("#ops")
+    assert message["text"] == "done" and "edited" in message
+    assert message["reactions"][0]["name"] == "white_check_mark"
+    for channel, ts in [("#ops", "1.000000"), ("#elsewhere", posted["ts"])]:
+        error = error_of(lambda c=channel, t=ts: client.chat_update(channel=c, ts=t, text="x"))
+        assert error.response["error"] == "message_not_found"
+    ephemeral = client.chat_postEphemeral(channel="#ops", user="U01ANA", text="psst")
+    assert ephemeral["message_ts"] > posted["ts"] and len(fast.messages("#ops")) == 1
+
+
+def test_validation_like_slack(fast: FakeSlack):
+    client = client_for(fast)
+
+    def error(method: str, **params) -> str:
+        return error_of(lambda: client.api_call(method, json=params)).response["error"]
+
+    assert error("chat.postMessage", text="no channel") == "channel_not_found"
+    assert error("chat.postMessage", channel="#a") == "no_text"
+    section = {"type": "section", "text": {"type": "plain_text", "text": "x"}}
+    assert error("chat.postMessage", channel="#a", text="x", blocks=[section] * 51) == (
+        "invalid_blocks"
+    )
+    assert client.chat_postMessage(channel="#a", text="x", blocks=[section] * 50)["ok"]
+    assert error("chat.postMessage", channel="#a", text="x" * 40_001) == "msg_too_long"
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "x" * 25}, "blocks": []}
+    assert error("views.open", trigger_id="t1", view=view) == "invalid_arguments"
+    view["title"]["text"] = "x" * 24
+    opened = client.views_open(trigger_id="t1", view=view)["view"]
+    assert opened["id"].startswith("V") and opened["title"]["text"] == "x" * 24
+    view["title"]["text"] = "Updated"
+    updated = client.views_update(view_id=opened["id"], view=view)["view"]
+    assert updated["id"] == opened["id"] and fast.view(opened["id"])["title"]["text"] == "Updated"
+    home = client.views_publish(user_id="U01ANA", view={"type": "home", "blocks": []})["view"]
+    assert home["id"].startswith("V") and home["id"] != opened["id"]
+    assert error("views.update", view_id="V0NOPE", view=view) == "not_found"
+
+
+def test_users_and_groups_directory(fast: FakeSlack):
+    client = client_for(fast)
+    ana = client.users_info(user="U01ANA")["user"]
+    assert ana["real_name"] == "Ana Lima" and ana["tz"] == "America/Sao_Paulo"
+    assert ana["tz_offset"] == -3 * 3600
+    assert client.users_info(user="U02BEN")["user"]["tz_offset"] == 0
+    assert error_of(lambda: client.users_info(user="U0NOPE")).response["error"] == "user_not_found"
+    assert client.usergroups_users_list(usergroup="S01WRITERS")["users"] == ["U01ANA", "U02BEN"]
+    fast.groups["S02NEW"] = ["U02BEN"]
+    assert client.usergroups_users_list(usergroup="S02NEW")["users"] == ["U02BEN"]
+    error = error_of(lambda: client.usergroups_users_list(usergroup="S0NOPE"))
+    assert error.response["error"] == "no_such_subteam"
+
+
+def test_rate_limit_per_channel_with_retry_after():
+    with FakeSlack(burst=0) as fake:
+        client = client_for(fake)
+        client.chat_postMessage(channel="#a", text="1")
+        limited = error_of(lambda: client.chat_postMessage(channel="#a", text="2"))
+        assert limited.response.status_code == 429 and limited.response["error"] == "ratelimited"
+        assert limited.response.headers["Retry-After"] == "1"
+        assert client.chat_postMessage(channel="#b", text="other channel")["ok"]
+        # The SDK's handler waits Retry-After seconds, then the retry goes through.
+        patient = client_for(fake, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)])
+        patient.chat_postMessage(channel="#a", text="3")
+        posts = [c for c in fake.calls_to("chat.postMessage") if c.params["channel"] == "#a"]
+        assert [c.status for c in posts] == [200, 429, 429, 200]
+        assert posts[3].at - posts[2].at >= 1.0 and posts[3].at - posts[0].at >= 1.0
+        assert [m["text"] for m in fake.messages("#a")] == ["1", "3"]
+        assert fake.ratelimited_count == 2
+
+
+def test_default_burst_and_workspace_limit():
+    with FakeSlack() as fake:
+        client = client_for(fake)
+        client.chat_postMessage(channel="#a", text="1")
+        client.chat_postMessage(channel="#a", text="2")  # the burst allowance
+        assert error_of(lambda: client.chat_postMessage(channel="#a", text="3")).response[
+            "error"
+        ] == "ratelimited"
+    with FakeSlack(workspace_rate=2) as fake:
+        client = client_for(fake)
+        client.chat_postMessage(channel="#a", text="1")
+        client.chat_postMessage(channel="#b", text="2")
+        assert error_of(lambda: client.chat_postMessage(channel="#c", text="3")).response[
+            "error"
+        ] == "ratelimited"
+        assert fake.ratelimited_count == 1
+
+
+def test_failure_injection_and_downtime(fast: FakeSlack):
+    client = client_for(fast)
+    fast.fail_next("auth.test", times=2)
+    for _ in range(2):
+        assert error_of(client.auth_test).response.status_code == 500
+    assert client.auth_test()["ok"]
+    fast.fail_next("chat.postMessage", status=200, error="is_archived")
+    assert client.users_info(user="U01ANA")["ok"]  # other methods are unaffected
+    failed = error_of(lambda: client.chat_postMessage(channel="#a", text="x"))
+    assert failed.response.status_code == 200 and failed.response["error"] == "is_archived"
+    fast.set_down(True)
+    assert error_of(client.auth_test).response.status_code == 503
+    assert error_of(lambda: client.users_info(user="U01ANA")).response.status_code == 503
+    fast.set_down(False)
+    assert client.auth_test()["ok"]
+    assert [c.status for c in fast.calls_to("auth.test")] == [500, 500, 200, 503, 200]
+
+
+def test_a_hanging_call_does_not_block_others(fast: FakeSlack):
+    fast.hang_next("users.info", 1.0)
+    answers = {}
+
+    def slow() -> None:
+        start = time.monotonic()
+        answers["user"] = client_for(fast).users_info(user="U01ANA")["user"]["id"]
+        answers["took"] = time.monotonic() - start
+
+    worker = threading.Thread(target=slow)
+    worker.start()
+    time.sleep(0.1)
+    start = time.monotonic()
+    assert client_for(fast).auth_test()["ok"]
+    assert client_for(fast).users_info(user="U02BEN")["ok"]  # only the next call hangs
+    assert time.monotonic() - start < 0.5 and worker.is_alive()
+    worker.join(timeout=5)
+    assert answers["user"] == "U01ANA" and answers["took"] >= 1.0
+
+
+def test_close_releases_hangs_and_restarts_cleanly():
+    for _ in range(5):
+        with FakeSlack() as fake:
+            assert client_for(fake).auth_test()["ok"]
+    fake = FakeSlack().start()
+    fake.hang_next("auth.test", 30)
+    answers = []
+    worker = threading.Thread(target=lambda: answers.append(client_for(fake).auth_test()["ok"]))
+    worker.start()
+    time.sleep(0.1)
+    start = time.monotonic()
+    fake.close()
+    fake.close()
+    worker.join(timeout=5)
+    assert time.monotonic() - start < 2 and not worker.is_alive()
+    assert answers == [True]  # answered at once instead of after 30 s
+    with pytest.raises(RuntimeError):
+        _ = fake.url
+
+
+def test_fixture_gives_a_running_fake(fake_slack: FakeSlack):  # noqa: F811
+    assert client_for(fake_slack).auth_test()["ok"]
+    assert fake_slack.url.startswith("http://127.0.0.1:") and fake_slack.url.endswith("/api/")
