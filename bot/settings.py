@@ -27,9 +27,15 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_api_url: str = SLACK_DEFAULT_API_URL
     escalation_channel: str | None = None
+    # Slack user IDs (comma-separated) who may reload workflows from Slack.
+    admins: str = ""
 
     port: int = 3000
     log_format: str = "text"
+
+
+def admin_ids(settings: Settings) -> set[str]:
+    return {user.strip() for user in settings.admins.split(",") if user.strip()}
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,112 @@
+"""`/conductor`: one listener that acknowledges at once, then does the work and answers
+privately. Unreadable input gets a short explanation and the help, never an error page."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from sqlalchemy import select
+
+from bot.engine import events as ev
+from bot.engine.queries import board, summarize, waiting_on
+from bot.engine.state import RunState
+from bot.runtime import Runtime
+from bot.settings import admin_ids
+from bot.slack.commands import replies
+from bot.slack.commands.parse import Command, CommandError, parse_command
+from bot.store.models import Run
+
+log = logging.getLogger("conductor.slack")
+
+
+def register(app: App, runtime: Runtime) -> None:
+    @app.command("/conductor")
+    def conductor_command(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+        ack()  # inside Slack's 3 seconds; the work happens after
+        user, channel = command["user_id"], command["channel_id"]
+
+        def say(text: str) -> None:
+            client.chat_postEphemeral(channel=channel, user=user, text=text)
+
+        try:
+            parsed = parse_command(command.get("text", ""))
+        except CommandError as exc:
+            say(f"{exc}.\n\n{replies.HELP}")
+            return
+        try:
+            say(run_command(runtime, parsed, user=user, channel=channel, key=f"command:{command.get('trigger_id')}"))
+        except Exception:  # noqa: BLE001 - never a traceback to a person; the log has it
+            log.exception("/conductor %s failed", parsed.verb)
+            say("Something went wrong on our side; it has been logged. Please try again.")
+
+
+def run_command(runtime: Runtime, command: Command, *, user: str, channel: str, key: str) -> str:
+    """Carry out one command and return the private answer."""
+    service, versions = runtime.service, runtime.versions
+    match command.verb:
+        case "help":
+            return replies.HELP
+        case "list":
+            items = []
+            for workflow_id in versions.workflow_ids():
+                workflow = versions.current(workflow_id).workflow
+                if workflow.on.command:
+                    items.append((workflow_id, workflow.title, list(workflow.inputs)))
+            return replies.workflow_list(items)
+        case "start":
+            if not command.args:
+                return "Which workflow? `/conductor start <workflow> [name=value ...]` (see `/conductor list`)."
+            workflow_id = command.args[0]
+            if workflow_id in versions.workflow_ids() and not versions.current(workflow_id).workflow.on.command:
+                return f"`{workflow_id}` is not started by command."
+            result = service.start(workflow_id, user, dict(command.options), key=key, channel=channel)
+            if result.accepted:
+                return f"Started `{workflow_id}` as run `{result.run_id}`."
+            if result.field_errors:
+                problems = "\n".join(f"• `{name}` {why}" for name, why in result.field_errors.items())
+                return f"Could not start `{workflow_id}`:\n{problems}\nGive them as `name=value`."
+            return f"Could not start `{workflow_id}`: {result.reason}."
+        case "runs" | "board" | "mine" | "status":
+            with runtime.sessions() as session:
+                if command.verb == "runs":
+                    return replies.run_list([summarize(session, versions, r) for r in _active(session)])
+                if command.verb == "board":
+                    return replies.board(board(session, versions, command.args[0] if command.args else None))
+                if command.verb == "mine":
+                    return replies.waiting_list(waiting_on(session, versions, service.directory, user))
+                return _status(session, runtime, command)
+        case "cancel":
+            if not command.args:
+                return "Which run? `/conductor cancel <run>`"
+            result = service.handle(command.args[0], ev.Cancel(user, " ".join(command.args[1:])), key=key)
+            return f"Run `{command.args[0]}` cancelled." if result.accepted else f"Not cancelled: {result.reason}."
+        case "reload":
+            if user not in admin_ids(runtime.settings):
+                return "Only Conductor's admins (the `ADMINS` setting) may reload the workflow files."
+            catalog = runtime.reload()
+            if catalog.ok:
+                return f"Reloaded {catalog.files} workflow file(s)."
+            shown = "\n".join(p.format() for p in catalog.errors[:20])
+            return f"Some files were refused; their previous versions keep running:\n```{shown}```"
+        case _:
+            return f"`{command.verb}` is not available here yet.\n\n{replies.HELP}"
+
+
+def _active(session: Any) -> list[Run]:
+    return list(session.execute(select(Run).where(Run.status.in_(("running", "waiting"))).order_by(Run.created_at)).scalars())
+
+
+def _status(session: Any, runtime: Runtime, command: Command) -> str:
+    if not command.args:
+        runs = _active(session)
+        return replies.run_list([summarize(session, runtime.versions, r) for r in runs])
+    run = session.get(Run, command.args[0])
+    if run is None:
+        return f"There is no run `{replies.escape(command.args[0])}`."
+    workflow = runtime.versions.by_row(session, run.workflow_version_id).workflow
+    state = RunState.from_json(run.state)
+    steps = [(workflow.step(s).title, st.status.value) for s, st in state.steps.items()]
+    return replies.status(summarize(session, runtime.versions, run), steps)

@@ -1,0 +1,66 @@
+"""Short, private answers to `/conductor` commands, as Slack mrkdwn text (pure functions)."""
+
+from __future__ import annotations
+
+from bot.engine.queries import RunSummary, WaitingItem
+
+HELP = """*Conductor* conducts workflows of people and automations.
+• `/conductor start <workflow> [name=value ...]` start a run
+• `/conductor list` workflows you can start
+• `/conductor runs` active runs · `/conductor status <run>` one run
+• `/conductor board [workflow]` runs by phase · `/conductor mine` what waits on you
+• `/conductor cancel <run>` · `/conductor reload` load the workflow files again (admins)
+• `/conductor diagnose` people or code? four questions"""
+
+
+def escape(text: object) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def workflow_list(items: list[tuple[str, str, list[str]]]) -> str:
+    """(id, title, input names) per workflow."""
+    if not items:
+        return "No workflows are loaded. Add YAML files to the workflows folder and `/conductor reload`."
+    lines = ["*Workflows*"]
+    for workflow_id, title, inputs in items:
+        needs = f" — inputs: {', '.join(f'`{name}`' for name in inputs)}" if inputs else ""
+        lines.append(f"• `{workflow_id}` {escape(title)}{needs}")
+    return "\n".join(lines)
+
+
+def run_line(run: RunSummary) -> str:
+    waiting = f" — waiting on {', '.join(escape(t) for t in run.waiting_on)}" if run.waiting_on else ""
+    phase = f" [{escape(run.phase)}]" if run.phase else ""
+    return f"• `{run.run_id}` {escape(run.title)}{phase}: {run.status}{waiting}"
+
+
+def run_list(runs: list[RunSummary]) -> str:
+    return "*Active runs*\n" + "\n".join(run_line(r) for r in runs) if runs else "No active runs."
+
+
+def board(columns: dict[str, dict[str, list[RunSummary]]]) -> str:
+    if not columns:
+        return "No active runs."
+    lines: list[str] = []
+    for workflow_id, phases in columns.items():
+        lines.append(f"*{escape(workflow_id)}*")
+        for phase, runs in phases.items():
+            names = ", ".join(f"`{r.run_id}`" for r in runs) or "—"
+            lines.append(f"  {escape(phase or 'runs')}: {names}")
+    return "\n".join(lines)
+
+
+def waiting_list(items: list[WaitingItem]) -> str:
+    if not items:
+        return "Nothing waits on you."
+    lines = ["*Waiting on you*"]
+    for item in items:
+        overdue = " *(overdue)*" if item.overdue else ""
+        lines.append(f"• `{item.run_id}` {escape(item.title)} ({item.kind}){overdue}")
+    return "\n".join(lines)
+
+
+def status(run: RunSummary, steps: list[tuple[str, str]]) -> str:
+    lines = [f"*{escape(run.title)}* `{run.run_id}`: {run.status}" + (f" [{escape(run.phase)}]" if run.phase else "")]
+    lines += [f"• {escape(title)}: {state.replace('_', ' ')}" for title, state in steps]
+    return "\n".join(lines)

@@ -1,0 +1,119 @@
+"""The real Bolt app over real HTTP, with signed requests, against the fake Slack Web API."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from waitress import create_server
+
+from bot.runtime import build_runtime
+from bot.settings import Settings
+from bot.slack.app import build_app
+from bot.slack.client import make_client
+from bot.slack.web import wsgi_app
+from tests.fakeslack import FakeSlack
+from tests.slack.signed import SIGNING_SECRET, event, post, slash_command
+
+WORKFLOW = """
+id: review
+channel: "#work"
+roles: {team: [U01ANN, U02BOB]}
+permissions: {start: [team], cancel: [team]}
+inputs: {title: string}
+steps:
+  - {id: write, ask: starter, outputs: {text: text}}
+"""
+
+
+@pytest.fixture
+def app_url(migrated_db_url, tmp_path):
+    folder = tmp_path / "wf"
+    folder.mkdir()
+    (folder / "review.yaml").write_text(WORKFLOW)
+    with FakeSlack() as fake:
+        settings = Settings(database_url=migrated_db_url, workflows_dir=str(folder), slack_bot_token="xoxb-test",
+                            slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.url, admins="U01ANN")
+        runtime = build_runtime(settings)
+        server = create_server(wsgi_app(build_app(runtime, make_client(settings))), host="127.0.0.1", port=0, threads=8)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        base = f"http://127.0.0.1:{server.effective_port}"
+        yield base, fake, runtime
+        server.close()
+        runtime.close()
+
+
+def ephemerals(fake, count: int, timeout: float = 5.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        texts = [c.params.get("text", "") for c in fake.calls_to("chat.postEphemeral")]
+        if len(texts) >= count:
+            return texts
+        time.sleep(0.02)
+    raise AssertionError(f"expected {count} ephemeral answers, got {len(fake.calls_to('chat.postEphemeral'))}")
+
+
+def test_start_a_run_by_command_acknowledged_fast(app_url):
+    base, fake, runtime = app_url
+    status, body, seconds = slash_command(f"{base}/slack/events", 'start review title="Hello"')
+    assert status == 200 and seconds < 3
+    answer = ephemerals(fake, 1)[0]
+    assert answer.startswith("Started `review` as run `")
+    with runtime.engine.connect() as conn:
+        from sqlalchemy import text
+
+        assert conn.execute(text("select started_by from runs")).scalar_one() == "U01ANN"
+    status, _, _ = slash_command(f"{base}/slack/events", "runs", trigger="t2")
+    assert "Active runs" in ephemerals(fake, 2)[1]
+
+
+def test_bad_input_gets_a_short_private_explanation(app_url):
+    base, fake, _ = app_url
+    slash_command(f"{base}/slack/events", "launch rockets")
+    slash_command(f"{base}/slack/events", "start review", trigger="t2")
+    slash_command(f"{base}/slack/events", "start review title=x", user="U09STRANGER", trigger="t3")
+    first, second, third = sorted(ephemerals(fake, 3), key=lambda t: ("launch" not in t, "title" not in t))
+    assert "`launch` is not a command I know" in first and "/conductor start" in first
+    assert "`title`" in second
+    assert "may not start" in third
+
+
+def test_reload_is_for_admins(app_url):
+    base, fake, _ = app_url
+    slash_command(f"{base}/slack/events", "reload", user="U02BOB")
+    assert "Only Conductor's admins" in ephemerals(fake, 1)[0]
+    slash_command(f"{base}/slack/events", "reload", user="U01ANN", trigger="t2")
+    assert "Reloaded 1 workflow file" in ephemerals(fake, 2)[1]
+
+
+@pytest.mark.parametrize("case", ["forged", "missing", "stale"])
+def test_unsigned_or_stale_requests_are_refused(app_url, case):
+    base, fake, runtime = app_url
+    kwargs = {"forged": {"signature": "v0=" + "0" * 64}, "missing": {"signature": ""},
+              "stale": {"timestamp": int(time.time()) - 600}}[case]
+    status, _, _ = slash_command(f"{base}/slack/events", "start review title=x", **kwargs)
+    assert status == 401
+    time.sleep(0.3)
+    assert fake.calls_to("chat.postEphemeral") == []
+    with runtime.engine.connect() as conn:
+        from sqlalchemy import text
+
+        assert conn.execute(text("select count(*) from runs")).scalar_one() == 0
+
+
+def test_url_verification_and_health(app_url):
+    base, _, _ = app_url
+    status, body, _ = event(f"{base}/slack/events", {"type": "url_verification", "challenge": "abc123"})
+    assert status == 200 and b"abc123" in body
+    import urllib.request
+
+    with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
+        assert response.status == 200
+
+
+def test_oversized_payloads_are_refused(app_url):
+    base, _, _ = app_url
+    status, _, _ = post(f"{base}/slack/events", b"x" * (1024 * 1024 + 1), "application/x-www-form-urlencoded")
+    assert status == 413
