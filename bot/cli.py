@@ -102,6 +102,24 @@ def diagram(path: str) -> None:
 
 
 @main.command()
+@click.option("--port", type=int, default=None, help="HTTP port (default: PORT, 3000).")
+@click.option("--threads", default=8, show_default=True, help="Requests served at once.")
+@click.option("--no-clock", "no_clock", is_flag=True, help="Serve Slack only (extra web processes).")
+@click.option("--socket", "socket_mode", is_flag=True, help="Use Socket Mode (SLACK_APP_TOKEN) instead of HTTP.")
+def serve(port: int | None, threads: int, no_clock: bool, socket_mode: bool) -> None:
+    """Serve Slack: POST /slack/events and GET /healthz, with the clock and the messenger.
+
+    With the clock (the default) this process also fires timers, runs automations and
+    delivers messages when it leads; with --no-clock it only answers Slack.
+    """
+    from bot.serve import run_serve
+
+    settings = get_settings()
+    sys.exit(run_serve(settings, port=port or settings.port, threads=threads, with_clock=not no_clock,
+                       socket_mode=socket_mode))
+
+
+@main.command()
 @click.option("--workers", default=8, show_default=True, help="Automations run at once.")
 def clock(workers: int) -> None:
     """Run the clock alone: timers, scheduled runs and automations.

@@ -112,7 +112,7 @@ class Messenger:
         now = self.clock()
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(OUTBOX).where(OUTBOX.c.status == "pending").order_by(OUTBOX.c.id).limit(limit)
+                select(OUTBOX).where(OUTBOX.c.status.in_(("pending", "sending"))).order_by(OUTBOX.c.id).limit(limit)
             ).mappings().all()
         sent = 0
         blocked: set[str] = set()
@@ -121,7 +121,7 @@ class Messenger:
             if channel in blocked:
                 continue
             blocked.add(channel)  # whatever happens, later rows of this channel wait for this one
-            if row["next_attempt_at"] > now or self.paused_until.get(channel, now) > now:
+            if row["status"] == "sending" or row["next_attempt_at"] > now or self.paused_until.get(channel, now) > now:
                 continue
             bucket = self.buckets.setdefault(channel, TokenBucket(self.rate, self.burst, 1.0 + self.burst))
             if not bucket.ready(time.monotonic()):

@@ -1,0 +1,90 @@
+"""`conductor serve`: the web process (Slack's requests), with the clock and the messenger
+unless `--no-clock`. Among several such processes one leads the clock and delivers the
+outbox; the others serve Slack's requests and stand by."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from bot.runtime import build_runtime
+from bot.scheduling.clock import Clock
+from bot.scheduling.leader import Leadership
+from bot.settings import Settings
+from bot.slack.app import build_app
+from bot.slack.client import make_client
+from bot.slack.directory import SlackDirectory
+from bot.slack.messenger import Messenger
+from bot.slack.blocks.outbox import render_outbox
+from bot.slack.web import wsgi_app
+
+log = logging.getLogger("conductor")
+STANDBY_POLL_SECONDS = 2.0
+
+
+def lead_when_possible(settings: Settings, runtime, client, stop: threading.Event) -> None:
+    """Become the clock when no other process is; then fire timers, run automations and
+    deliver messages until `stop`, or until leadership is lost."""
+    leadership = Leadership(settings.database_url)
+    while not leadership.try_acquire():
+        if stop.wait(STANDBY_POLL_SECONDS):
+            return
+    log.info("this process leads the clock and delivers messages")
+    clock = Clock(runtime.service, runtime.versions, workflows_dir=settings.workflows_dir)
+    messenger = Messenger(runtime.engine, client, runtime.versions, render=render_outbox)
+    clock.start()
+    delivering = threading.Event()
+    sender = threading.Thread(target=messenger.run, args=(delivering,), name="messenger", daemon=True)
+    sender.start()
+    try:
+        while not stop.wait(STANDBY_POLL_SECONDS):
+            if not leadership.held():
+                log.error("lost the clock's lock; stopping the clock here")
+                break
+    finally:
+        delivering.set()
+        sender.join(timeout=10)
+        clock.shutdown(wait=True)
+        leadership.release()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run_serve(settings: Settings, *, port: int, threads: int = 8, with_clock: bool = True, socket_mode: bool = False) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    client = make_client(settings)
+    runtime = build_runtime(settings, directory=SlackDirectory(client))
+    app = build_app(runtime, client)
+    stop = threading.Event()
+    leader = None
+    if with_clock:
+        leader = threading.Thread(target=lead_when_possible, args=(settings, runtime, client, stop), name="clock-leader")
+        leader.start()
+    try:
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            if settings.slack_app_token is None:
+                raise SystemExit("SLACK_APP_TOKEN is needed for Socket Mode")
+            SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
+        else:
+            from waitress import create_server
+
+            server = create_server(wsgi_app(app), host="0.0.0.0", port=port, threads=threads)
+            signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: leave the loop, then close
+            log.info("serving Slack on port %s (POST /slack/events, GET /healthz)", port)
+            try:
+                server.run()
+            finally:
+                server.close()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        if leader is not None:
+            leader.join(timeout=30)
+        runtime.close()
+    return 0
