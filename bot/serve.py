@@ -11,19 +11,18 @@ import threading
 from bot.runtime import build_runtime
 from bot.scheduling.clock import Clock
 from bot.scheduling.leader import Leadership
+from bot.scheduling.process import start_messenger
 from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.client import make_client
 from bot.slack.directory import SlackDirectory
-from bot.slack.messenger import Messenger
-from bot.slack.blocks.outbox import render_outbox
 from bot.slack.web import wsgi_app
 
 log = logging.getLogger("conductor")
 STANDBY_POLL_SECONDS = 2.0
 
 
-def lead_when_possible(settings: Settings, runtime, client, stop: threading.Event) -> None:
+def lead_when_possible(settings: Settings, runtime, stop: threading.Event) -> None:
     """Become the clock when no other process is; then fire timers, run automations and
     deliver messages until `stop`, or until leadership is lost."""
     leadership = Leadership(settings.database_url)
@@ -32,11 +31,9 @@ def lead_when_possible(settings: Settings, runtime, client, stop: threading.Even
             return
     log.info("this process leads the clock and delivers messages")
     clock = Clock(runtime.service, runtime.versions, workflows_dir=settings.workflows_dir)
-    messenger = Messenger(runtime.engine, client, runtime.versions, render=render_outbox)
     clock.start()
     delivering = threading.Event()
-    sender = threading.Thread(target=messenger.run, args=(delivering,), name="messenger", daemon=True)
-    sender.start()
+    sender = start_messenger(settings, runtime, delivering)
     try:
         while not stop.wait(STANDBY_POLL_SECONDS):
             if not leadership.held():
@@ -44,7 +41,8 @@ def lead_when_possible(settings: Settings, runtime, client, stop: threading.Even
                 break
     finally:
         delivering.set()
-        sender.join(timeout=10)
+        if sender is not None:
+            sender.join(timeout=10)
         clock.shutdown(wait=True)
         leadership.release()
 
@@ -61,7 +59,7 @@ def run_serve(settings: Settings, *, port: int, threads: int = 8, with_clock: bo
     stop = threading.Event()
     leader = None
     if with_clock:
-        leader = threading.Thread(target=lead_when_possible, args=(settings, runtime, client, stop), name="clock-leader")
+        leader = threading.Thread(target=lead_when_possible, args=(settings, runtime, stop), name="clock-leader")
         leader.start()
     try:
         if socket_mode:

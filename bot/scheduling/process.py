@@ -15,6 +15,21 @@ log = logging.getLogger("conductor.clock")
 STANDBY_POLL_SECONDS = 2.0
 
 
+def start_messenger(settings: Settings, runtime, stop: threading.Event) -> threading.Thread | None:
+    """The leading clock also delivers the outbox to Slack (one sender keeps channel order)."""
+    if settings.slack_bot_token is None:
+        log.info("no SLACK_BOT_TOKEN: messages stay in the outbox")
+        return None
+    from bot.slack.blocks.outbox import render_outbox
+    from bot.slack.client import make_client
+    from bot.slack.messenger import Messenger
+
+    messenger = Messenger(runtime.engine, make_client(settings), runtime.versions, render=render_outbox)
+    sender = threading.Thread(target=messenger.run, args=(stop,), name="messenger", daemon=True)
+    sender.start()
+    return sender
+
+
 def run_clock(settings: Settings, *, workers: int = 8, stop: threading.Event | None = None) -> int:
     """Run until `stop` is set (or SIGTERM/SIGINT). Returns the process exit status."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -28,9 +43,17 @@ def run_clock(settings: Settings, *, workers: int = 8, stop: threading.Event | N
         if stop.wait(STANDBY_POLL_SECONDS):
             return 0
     log.info("this process is the clock")
-    runtime = build_runtime(settings)
+    directory = None
+    if settings.slack_bot_token is not None:
+        from bot.slack.client import make_client
+        from bot.slack.directory import SlackDirectory
+
+        directory = SlackDirectory(make_client(settings))
+    runtime = build_runtime(settings, directory=directory)
     clock = Clock(runtime.service, runtime.versions, workflows_dir=settings.workflows_dir, max_workers=workers)
     clock.start()
+    delivering = threading.Event()
+    sender = start_messenger(settings, runtime, delivering)
     status = 0
     try:
         while not stop.wait(STANDBY_POLL_SECONDS):
@@ -40,6 +63,9 @@ def run_clock(settings: Settings, *, workers: int = 8, stop: threading.Event | N
                 status = 1
                 break
     finally:
+        delivering.set()
+        if sender is not None:
+            sender.join(timeout=10)
         clock.shutdown(wait=True)
         leadership.release()
         runtime.close()
