@@ -1,0 +1,81 @@
+"""Stand-up messages: the prompt each participant gets, and the summary at close."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.slack.blocks import actions as a
+from bot.slack.blocks import kit
+from bot.slack.blocks import text as t
+from bot.slack.blocks.kit import Block
+from bot.slack.blocks.payloads import Payload
+
+ANSWER_CHARS = 600  # of one answer in the summary; the whole answer stays in the run's outputs
+
+
+def standup_prompt(p: Payload) -> tuple[str, list[Block]]:
+    """A participant's DM: the prompt, and Answer to open the questions."""
+    questions = p.data.get("questions") or []
+    blocks = [kit.section(f":wave: {p.who + ', t' if p.who else 'T'}ime for the stand-up of *{t.escape(p.workflow)}*.")]
+    if p.text.strip():
+        blocks += kit.sections(t.escape(p.text), max_blocks=3)
+    count = len(questions)
+    blocks.append(kit.context(f"{count} question{'s' if count != 1 else ''} · run `{t.escape(p.run_id)}`"))
+    blocks.append(kit.actions(kit.button("Answer", a.STANDUP_ANSWER, p.value(), style="primary")))
+    return f"Time for the stand-up of {t.escape(p.workflow)}", blocks
+
+
+def is_blocker(answer: Any) -> bool:
+    """A blocker question's answer says there is a blocker when it says anything at all."""
+    if isinstance(answer, str):
+        return bool(answer.strip()) and answer.strip().lower() not in ("no", "none", "nothing", "n/a", "-")
+    return bool(answer)
+
+
+def _answer(answer: Any) -> str:
+    return t.truncate_mrkdwn(t.escape(answer), ANSWER_CHARS)
+
+
+def _person(user: str, answers: dict[str, Any], questions: dict[str, str], blockers: set[str]) -> Block:
+    lines = [f"*{t.mention(user)}*"]
+    for qid, question in questions.items():
+        answer = answers.get(qid)
+        if answer is None or answer == "":
+            continue
+        if qid in blockers and is_blocker(answer):
+            lines.append(f":construction: *{t.escape(question)}*\n>{_answer(answer)}")
+        else:
+            lines.append(f"_{t.escape(question)}_\n{_answer(answer)}")
+    if len(lines) == 1:
+        lines.append("_no answers_")
+    return kit.section("\n".join(lines))
+
+
+def standup_summary(p: Payload) -> tuple[str, list[Block]]:
+    """Answers grouped by person, blockers first and marked, and who did not answer."""
+    answers: dict[str, dict[str, Any]] = {u: v for u, v in (p.data.get("answers") or {}).items() if isinstance(v, dict)}
+    questions: dict[str, str] = {str(k): str(v) for k, v in (p.data.get("questions") or {}).items()}
+    for per_person in answers.values():  # answers to questions the payload does not name
+        questions.update({qid: qid for qid in per_person if qid not in questions})
+    blockers = {str(q) for q in p.data.get("blockers") or []}
+    missing = [str(u) for u in p.data.get("missing") or []]
+
+    blocked = [(user, qid, ans[qid]) for user, ans in answers.items() for qid in questions
+               if qid in blockers and is_blocker(ans.get(qid))]
+    head: list[Block] = [kit.header(f"Stand-up summary: {p.workflow}")]
+    counts = f"{len(answers)} answered" + (f" · {len(missing)} did not" if missing else "")
+    if blocked:
+        counts += f" · {len(blocked)} blocker{'s' if len(blocked) != 1 else ''}"
+        lines = [f"• {t.mention(user)}: {_answer(answer)}" for user, _qid, answer in blocked]
+        head.append(kit.section(":construction: *Blockers*\n" + "\n".join(lines)))
+    head.append(kit.context(counts))
+    tail: list[Block] = []
+    if missing:
+        tail.append(kit.context("No answer from " + t.mentions(missing)))
+    if not answers:
+        head.append(kit.section("_Nobody answered._"))
+    people = [[_person(user, ans, questions, blockers)] for user, ans in answers.items()]
+    room = t.MESSAGE_BLOCKS - len(head) - len(tail) - 1
+    body = [kit.divider()] + kit.fit_groups(people, room, noun="more people answered") if people else []
+    fallback = f"Stand-up summary of {t.escape(p.workflow)}: {counts}"
+    return fallback, head + body + tail
