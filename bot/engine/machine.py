@@ -202,8 +202,12 @@ def _reassign(t: Transition, e: ev.Reassign) -> None:
     if not (e.assignee.startswith(("U", "W")) and e.assignee[1:].isalnum()):
         raise Refusal("invalid_assignee", f"`{e.assignee}` is not a Slack user")
     st.assignees = [e.assignee]
-    t.thread("ask", e.step_id, "", (e.assignee,), title=step.title, reassigned_by=e.actor,
-             fields=list(getattr(step, "outputs", {}) or {}))
+    if isinstance(step, GateStep):
+        options = [route.label or route.goto for route in step.routes]
+        t.thread("decision_request", e.step_id, "", (e.assignee,), title=step.title, options=options, reassigned_by=e.actor)
+    else:
+        t.thread("ask", e.step_id, "", (e.assignee,), title=step.title, reassigned_by=e.actor,
+                 fields=list(getattr(step, "outputs", {}) or {}))
 
 
 # --- automations --------------------------------------------------------------------------------
@@ -298,12 +302,12 @@ def _timer(t: Transition, e: ev.TimerFired) -> None:
 # --- the run ------------------------------------------------------------------------------------
 def _cancel(t: Transition, e: ev.Cancel) -> None:
     _require(t, e.actor, "cancel")
-    t.end_run(RunStatus.CANCELLED, e.reason or f"cancelled by <@{e.actor}>")
+    t.end_run(RunStatus.CANCELLED, e.reason or None, actor=e.actor)
 
 
 def _abort(t: Transition, e: ev.Abort) -> None:
     _require(t, e.actor, "cancel")
-    t.end_run(RunStatus.FAILED, e.reason or f"aborted by <@{e.actor}>")
+    t.end_run(RunStatus.FAILED, e.reason or "aborted", actor=e.actor)
 
 
 _HANDLERS: dict[type, Any] = {

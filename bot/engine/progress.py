@@ -381,7 +381,7 @@ class Transition:
             self.audit("joined_partially", step_id=joinable[0])
             self.activate(joinable[0])
 
-    def end_run(self, status: RunStatus, reason: str | None) -> None:
+    def end_run(self, status: RunStatus, reason: str | None, *, actor: str | None = None) -> None:
         for step_id, st in self.state.steps.items():
             if st.active:
                 st.status = StepStatus.CANCELLED
@@ -391,6 +391,6 @@ class Transition:
         self.state.status = status
         self.state.finished_at = self.now
         self.state.reason = reason
-        self.thread("run_finished", None, "", (), status=status.value, reason=reason)
-        self.audit(f"run_{status.value}", reason=reason)
+        self.thread("run_finished", None, "", (), status=status.value, reason=reason, actor=actor)
+        self.audit(f"run_{status.value}", actor, reason=reason)
         self.emit(UpdateHeader())

@@ -113,6 +113,9 @@ _ENDINGS = {
 def run_finished(p: Payload) -> Rendered:
     status = str(p.data.get("status") or "completed")
     text = _ENDINGS.get(status, f"The run ended: {t.escape(status)}.")
+    actor = p.data.get("actor")
+    if actor:  # who stopped it: a recorded actor, so a real mention
+        text = f"{text} (by {t.mention(actor)})"
     reason = p.data.get("reason")
     return (f"{text} {t.escape(reason)}" if reason else text), [kit.section(text), *_reason(reason)]
 
