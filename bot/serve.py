@@ -9,9 +9,7 @@ import signal
 import threading
 
 from bot.runtime import build_runtime
-from bot.scheduling.clock import Clock
-from bot.scheduling.leader import Leadership
-from bot.scheduling.process import start_messenger
+from bot.scheduling.process import lead
 from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.client import make_client
@@ -19,32 +17,6 @@ from bot.slack.directory import SlackDirectory
 from bot.slack.web import wsgi_app
 
 log = logging.getLogger("conductor")
-STANDBY_POLL_SECONDS = 2.0
-
-
-def lead_when_possible(settings: Settings, runtime, stop: threading.Event) -> None:
-    """Become the clock when no other process is; then fire timers, run automations and
-    deliver messages until `stop`, or until leadership is lost."""
-    leadership = Leadership(settings.database_url)
-    while not leadership.try_acquire():
-        if stop.wait(STANDBY_POLL_SECONDS):
-            return
-    log.info("this process leads the clock and delivers messages")
-    clock = Clock(runtime.service, runtime.versions, workflows_dir=settings.workflows_dir)
-    clock.start()
-    delivering = threading.Event()
-    sender = start_messenger(settings, runtime, delivering)
-    try:
-        while not stop.wait(STANDBY_POLL_SECONDS):
-            if not leadership.held():
-                log.error("lost the clock's lock; stopping the clock here")
-                break
-    finally:
-        delivering.set()
-        if sender is not None:
-            sender.join(timeout=10)
-        clock.shutdown(wait=True)
-        leadership.release()
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -59,7 +31,7 @@ def run_serve(settings: Settings, *, port: int, threads: int = 8, with_clock: bo
     stop = threading.Event()
     leader = None
     if with_clock:
-        leader = threading.Thread(target=lead_when_possible, args=(settings, runtime, stop), name="clock-leader")
+        leader = threading.Thread(target=lead, args=(settings, runtime, stop), name="clock-leader")
         leader.start()
     try:
         if socket_mode:

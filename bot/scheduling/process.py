@@ -6,7 +6,7 @@ import logging
 import signal
 import threading
 
-from bot.runtime import build_runtime
+from bot.runtime import Runtime, build_runtime
 from bot.scheduling.clock import Clock
 from bot.scheduling.leader import Leadership
 from bot.settings import Settings
@@ -37,12 +37,6 @@ def run_clock(settings: Settings, *, workers: int = 8, stop: threading.Event | N
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-    leadership = Leadership(settings.database_url)
-    while not leadership.try_acquire():
-        log.info("another clock leads; standing by")
-        if stop.wait(STANDBY_POLL_SECONDS):
-            return 0
-    log.info("this process is the clock")
     directory = None
     if settings.slack_bot_token is not None:
         from bot.slack.client import make_client
@@ -50,6 +44,21 @@ def run_clock(settings: Settings, *, workers: int = 8, stop: threading.Event | N
 
         directory = SlackDirectory(make_client(settings))
     runtime = build_runtime(settings, directory=directory)
+    try:
+        return lead(settings, runtime, stop, workers=workers)
+    finally:
+        runtime.close()
+
+
+def lead(settings: Settings, runtime: Runtime, stop: threading.Event, *, workers: int = 8) -> int:
+    """Stand by until this process may lead; then fire timers, run automations and deliver
+    messages until `stop`. Returns 1 when leadership was lost (the caller should exit)."""
+    leadership = Leadership(settings.database_url)
+    while not leadership.try_acquire():
+        log.info("another clock leads; standing by")
+        if stop.wait(STANDBY_POLL_SECONDS):
+            return 0
+    log.info("this process is the clock")
     clock = Clock(runtime.service, runtime.versions, workflows_dir=settings.workflows_dir, max_workers=workers)
     clock.start()
     delivering = threading.Event()
@@ -68,5 +77,4 @@ def run_clock(settings: Settings, *, workers: int = 8, stop: threading.Event | N
             sender.join(timeout=10)
         clock.shutdown(wait=True)
         leadership.release()
-        runtime.close()
     return status
