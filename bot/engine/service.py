@@ -24,10 +24,10 @@ from bot.engine import events as ev
 from bot.engine.effects import RunAutomation, SetTimer
 from bot.engine.journal import DISPATCH, current_phase, write_effects, write_steps
 from bot.engine.machine import Accepted, Refused, advance, start_run
-from bot.engine.permissions import Directory
+from bot.engine.permissions import Directory, principals_of
 from bot.engine.state import RunState
 from bot.engine.versions import UnknownWorkflow, WorkflowVersions
-from bot.store.models import AuditEvent, InboundEvent, Run, Timer
+from bot.store.models import AuditEvent, InboundEvent, OutboxMessage, Run, Timer
 from bot.store.upserts import insert_or_ignore
 
 RUNS = Run.__table__
@@ -157,6 +157,33 @@ class ConductorService:
             result = Result("accepted", run_id, automations=_automations(outcome), state=after, timers=_timers(outcome))
         self._notify(result)
         return result
+
+    def ask_for_help(self, run_id: str, step_id: str, actor: str, *, key: str | None = None,
+                     now: datetime | None = None) -> Result:
+        """Someone stuck on a step asks the workflow's conductor (or those who may take over)
+        for help: a message in the run's thread, audited; the run itself does not change."""
+        now = now or self.clock()
+        with self.engine.begin() as conn:
+            if key is not None and not self._claim(conn, key, "help"):
+                return Result("duplicate", run_id, "duplicate", "this request was already handled")
+            run = conn.execute(_LOAD_RUN, {"b_id": run_id}).one_or_none()
+            if run is None:
+                return Result("refused", run_id, "unknown_run", f"there is no run `{run_id}`")
+            workflow = self.versions.by_row(conn, run.workflow_version_id).workflow
+            state = RunState.from_json(run.state)
+            if step_id not in state.steps or not state.steps[step_id].active:
+                return Result("refused", run_id, "not_waiting", "that step is not in progress")
+            helpers = [workflow.conductor] if workflow.conductor else workflow.permissions.roles_for("take_over")
+            to = principals_of(workflow, helpers, state.started_by)
+            conn.execute(insert(OutboxMessage.__table__).values(
+                run_id=run_id, channel=run.channel or "", thread_key=run_id, kind="post",
+                payload={"kind": "help_requested", "run_id": run_id, "workflow_id": workflow.id, "step_id": step_id,
+                         "to": to, "text": "", "data": {"title": workflow.step(step_id).title, "actor": actor}},
+                dedupe_key=f"{run_id}:help:{key or now.isoformat()}", next_attempt_at=now, created_at=now,
+            ))
+            conn.execute(insert(AuditEvent.__table__).values(
+                run_id=run_id, step_id=step_id, actor=actor, type="help_requested", payload={}, at=now))
+        return Result("accepted", run_id)
 
     # --- helpers -----------------------------------------------------------------------------
     def subscribe(self, listener: Callable[[Result], None]) -> None:

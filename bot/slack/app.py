@@ -6,7 +6,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.runtime import Runtime
-from bot.slack import commands
+from bot.slack import actions, commands, events, views
 
 
 def build_app(runtime: Runtime, client: WebClient) -> App:
@@ -25,5 +25,6 @@ def build_app(runtime: Runtime, client: WebClient) -> App:
         token_verification_enabled=False,  # the token is checked by the first API call instead
         process_before_response=False,
     )
-    commands.register(app, runtime)
+    for listeners in (commands, actions, views, events):
+        listeners.register(app, runtime)
     return app

@@ -200,6 +200,9 @@ def payloads() -> dict[str, list[dict[str, Any]]]:
     found: list[dict[str, Any]] = []
     for scenario in (_blog, _onboarding, _small, _standup):
         scenario(found)
+    # Written by the service (not the engine) when someone presses "Need help".
+    found.append({"kind": "help_requested", "run_id": "run-blog", "workflow_id": "blog-article", "step_id": "draft",
+                  "to": ["U01EDITOR"], "text": "", "data": {"title": "Draft <!channel>", "actor": "U02WRITER"}})
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for payload in found:
         by_kind.setdefault(payload["kind"], []).append(payload)

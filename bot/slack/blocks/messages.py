@@ -142,7 +142,15 @@ def _other(p: Payload) -> Rendered:
     return lead + text, kit.sections(lead + text, max_blocks=5)
 
 
+def help_requested(p: Payload) -> Rendered:
+    asker = t.mention(p.data["actor"]) if p.data.get("actor") else "Someone"
+    title = f"*{t.escape(p.step_title)}*"
+    to = f"{p.who}: " if p.who else ""
+    return _line(f":raising_hand: {to}{asker} needs help with {title}.")
+
+
 RENDERERS: dict[str, Callable[[Payload], Rendered]] = {
+    "help_requested": help_requested,
     "run_started": run_started,
     "ask": ask,
     "approval_request": approval_request,
