@@ -55,6 +55,14 @@ def ephemerals(fake, count: int, timeout: float = 5.0) -> list[str]:
     raise AssertionError(f"expected {count} ephemeral answers, got {len(fake.calls_to('chat.postEphemeral'))}")
 
 
+def opened_views(fake, timeout: float = 5.0) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while not fake.calls_to("views.open"):
+        assert time.monotonic() < deadline, "no form was opened"
+        time.sleep(0.02)
+    return [c.params["view"] for c in fake.calls_to("views.open")]
+
+
 def test_start_a_run_by_command_acknowledged_fast(app_url):
     base, fake, runtime = app_url
     status, body, seconds = slash_command(f"{base}/slack/events", 'start review title="Hello"')
@@ -74,10 +82,18 @@ def test_bad_input_gets_a_short_private_explanation(app_url):
     slash_command(f"{base}/slack/events", "launch rockets")
     slash_command(f"{base}/slack/events", "start review", trigger="t2")
     slash_command(f"{base}/slack/events", "start review title=x", user="U09STRANGER", trigger="t3")
-    first, second, third = sorted(ephemerals(fake, 3), key=lambda t: ("launch" not in t, "title" not in t))
+    first, second = sorted(ephemerals(fake, 2), key=lambda t: "launch" not in t)
     assert "`launch` is not a command I know" in first and "/conductor start" in first
-    assert "`title`" in second
-    assert "may not start" in third
+    assert "may not start" in second
+    # A start missing its inputs opens a form asking for them.
+    view = opened_views(fake)[0]
+    assert view["callback_id"] == "conductor_start_form" and [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == ["title"]
+
+
+def test_diagnose_opens_the_four_questions(app_url):
+    base, fake, _ = app_url
+    slash_command(f"{base}/slack/events", "diagnose")
+    assert opened_views(fake)[0]["callback_id"] == "conductor_diagnose_form"
 
 
 def test_reload_is_for_admins(app_url):

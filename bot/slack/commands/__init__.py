@@ -15,6 +15,7 @@ from bot.engine.queries import board, summarize, waiting_on
 from bot.engine.state import RunState
 from bot.runtime import Runtime
 from bot.settings import admin_ids
+from bot.slack.blocks import forms
 from bot.slack.commands import replies
 from bot.slack.commands.parse import Command, CommandError, parse_command
 from bot.store.models import Run
@@ -37,10 +38,26 @@ def register(app: App, runtime: Runtime) -> None:
             say(f"{exc}.\n\n{replies.HELP}")
             return
         try:
+            form = form_for(runtime, parsed)
+            if form is not None:
+                client.views_open(trigger_id=command["trigger_id"], view=form)
+                return
             say(run_command(runtime, parsed, user=user, channel=channel, key=f"command:{command.get('trigger_id')}"))
         except Exception:  # noqa: BLE001 - never a traceback to a person; the log has it
             log.exception("/conductor %s failed", parsed.verb)
             say("Something went wrong on our side; it has been logged. Please try again.")
+
+
+def form_for(runtime: Runtime, command: Command) -> dict[str, Any] | None:
+    """A modal to open instead of answering: the diagnostic, or a start missing inputs."""
+    if command.verb == "diagnose":
+        return forms.diagnose_form()
+    if command.verb == "start" and command.args and command.args[0] in runtime.versions.workflow_ids():
+        workflow = runtime.versions.current(command.args[0]).workflow
+        missing = [name for name, spec in workflow.inputs.items() if spec.is_required and name not in command.options]
+        if missing and workflow.on.command:
+            return forms.start_form(workflow.id, workflow.title, workflow.inputs, given=dict(command.options) or None)
+    return None
 
 
 def run_command(runtime: Runtime, command: Command, *, user: str, channel: str, key: str) -> str:
