@@ -8,12 +8,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.definitions.steps import StandupStep
 from bot.engine import events as ev
 from bot.runtime import Runtime
+from bot.slack.acks import acknowledge
 from bot.slack.blocks import actions as a
 from bot.slack.blocks import forms
 from bot.slack.lookup import step_context
@@ -41,8 +42,7 @@ def register(app: App, runtime: Runtime) -> None:
 
     def clicked(action_id: str):
         def decorator(handler):
-            def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
-                ack()
+            def listener(body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
                 value = a.parse_action_value(action.get("value"))
                 context = step_context(runtime, value.get("run_id"), value.get("step_id"))
                 if context is None or context.step is None:
@@ -56,7 +56,7 @@ def register(app: App, runtime: Runtime) -> None:
                     tell(client, body, "Something went wrong on our side; it has been logged.")
 
             listener.__name__ = handler.__name__
-            app.action(action_id)(listener)
+            app.action(action_id)(ack=acknowledge, lazy=[listener])
             return handler
 
         return decorator

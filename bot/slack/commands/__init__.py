@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy import select
 
@@ -14,6 +14,7 @@ from bot.engine import events as ev
 from bot.engine.queries import board, summarize, waiting_on
 from bot.engine.state import RunState
 from bot.runtime import Runtime
+from bot.slack.acks import acknowledge
 from bot.settings import admin_ids
 from bot.slack.blocks import forms
 from bot.slack.commands import replies
@@ -24,9 +25,7 @@ log = logging.getLogger("conductor.slack")
 
 
 def register(app: App, runtime: Runtime) -> None:
-    @app.command("/conductor")
-    def conductor_command(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
-        ack()  # inside Slack's 3 seconds; the work happens after
+    def conductor_command(command: dict[str, Any], client: WebClient) -> None:
         user, channel = command["user_id"], command["channel_id"]
 
         def say(text: str) -> None:
@@ -46,6 +45,9 @@ def register(app: App, runtime: Runtime) -> None:
         except Exception:  # noqa: BLE001 - never a traceback to a person; the log has it
             log.exception("/conductor %s failed", parsed.verb)
             say("Something went wrong on our side; it has been logged. Please try again.")
+
+    # Slack hears back at once; the work runs afterwards (see `bot.slack.app`).
+    app.command("/conductor")(ack=acknowledge, lazy=[conductor_command])
 
 
 def form_for(runtime: Runtime, command: Command) -> dict[str, Any] | None:

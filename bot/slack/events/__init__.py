@@ -14,6 +14,7 @@ from bot.engine.permissions import is_member
 from bot.engine.queries import board, needing_attention, waiting_on
 from bot.engine.state import StepStatus
 from bot.runtime import Runtime
+from bot.slack.acks import acknowledge
 from bot.slack.blocks.home import render_home
 from bot.slack.lookup import run_by_thread, step_context
 
@@ -43,7 +44,6 @@ def reply_answer(runtime: Runtime, run_id: str, user: str, text: str) -> tuple[s
 
 
 def register(app: App, runtime: Runtime) -> None:
-    @app.event("message")
     def thread_reply(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
         if event.get("subtype") or event.get("bot_id") or not event.get("thread_ts") or not event.get("user"):
             return  # edits, joins and the bot's own messages are not answers
@@ -58,7 +58,6 @@ def register(app: App, runtime: Runtime) -> None:
         if result.status == "refused":
             client.chat_postEphemeral(channel=event["channel"], user=event["user"], text=f"Not taken: {result.reason}.")
 
-    @app.event("app_home_opened")
     def home_opened(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
@@ -70,3 +69,6 @@ def register(app: App, runtime: Runtime) -> None:
                 needing_attention(session, runtime.versions),
             )
         client.views_publish(user_id=user, view=view)
+
+    app.event("message")(ack=acknowledge, lazy=[thread_reply])
+    app.event("app_home_opened")(ack=acknowledge, lazy=[home_opened])
