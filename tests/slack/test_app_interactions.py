@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from waitress import create_server
 
+from bot.engine import events as ev
 from bot.runtime import build_runtime
 from bot.settings import Settings
 from bot.slack.app import build_app
@@ -155,3 +156,21 @@ def test_reject_form_loops_back_and_home_shows_the_work(live):
     event(url, {"type": "event_callback", "event_id": "Ev3", "event": {"type": "app_home_opened", "user": "U01ANN", "tab": "home"}})
     published = wait(lambda: fake.calls_to("views.publish"))[0]
     assert published.params["user_id"] == "U01ANN" and "write" in json.dumps(published.params["view"]).lower()
+
+
+def test_a_double_click_approves_once(live):
+    url, fake, runtime, run = live
+    event(url, {"type": "event_callback", "event_id": "Ev9", "event": {
+        "type": "message", "channel": "C0WORK", "user": "U01ANN", "text": "v1", "ts": "1.0", "thread_ts": "1700000000.000100"}})
+    wait(lambda: step_status(runtime, run, "write") == "completed")
+    runtime.service.handle(run, ev.Answer("check", "U01ANN", {"words": 50}))
+    clicks = [threading.Thread(target=click, args=(url, a.APPROVE, run, "approve", "U03CAT", n)) for n in (5, 6)]
+    for t in clicks:
+        t.start()
+    for t in clicks:
+        t.join()
+    wait(lambda: scalar(runtime, "select status from runs") == "completed")
+    time.sleep(0.3)
+    assert scalar(runtime, "select count(*) from audit_events where type = 'step_completed' and step_id = 'approve'") == 1
+    refused = wait(lambda: [c for c in fake.calls_to("chat.postEphemeral") if "Not done" in c.params["text"]])
+    assert len(refused) == 1
