@@ -21,25 +21,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from slack_bolt import App
-from waitress import create_server
-
-from bot.runtime import build_runtime
 from bot.settings import Settings
-from bot.slack.app import build_app
 from bot.slack.blocks import actions as a
 from bot.slack.client import make_client
 from bot.slack.web import wsgi_app
 from bot.store.migrate import upgrade
 from tests.fakeslack import FakeSlack
+from tests.slack.live import running_app, serve_wsgi
 from tests.slack.signed import SIGNING_SECRET, post
 
 WORKFLOW = "id: bench\nsteps:\n  - id: write\n    ask: starter\n    outputs: {words: integer}\n"
-
-
-def serve(wsgi) -> tuple[str, object]:
-    server = create_server(wsgi, host="127.0.0.1", port=0, threads=8)
-    threading.Thread(target=server.run, daemon=True).start()
-    return f"http://127.0.0.1:{server.effective_port}/slack/events", server
 
 
 def stock_app(client) -> App:
@@ -112,16 +103,11 @@ def main() -> None:
     with FakeSlack(rate=1e6, burst=10**6) as fake:
         settings = Settings(database_url=url, workflows_dir=str(folder), slack_bot_token="xoxb-bench",
                             slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.url)
-        runtime = build_runtime(settings)
-        conductor_url, conductor_server = serve(wsgi_app(build_app(runtime, make_client(settings))))
-        stock_url, stock_server = serve(wsgi_app(stock_app(make_client(settings))))
-        load(conductor_url, args.rate, 1.0)  # warm up both
-        load(stock_url, args.rate, 1.0)
-        stock = load(stock_url, args.rate, args.seconds)
-        ours = load(conductor_url, args.rate, args.seconds)
-        conductor_server.close()
-        stock_server.close()
-        runtime.close()
+        with running_app(settings) as (conductor_url, _), serve_wsgi(wsgi_app(stock_app(make_client(settings)))) as stock_url:
+            load(conductor_url, args.rate, 1.0)  # warm up both
+            load(stock_url, args.rate, 1.0)
+            stock = load(stock_url, args.rate, args.seconds)
+            ours = load(conductor_url, args.rate, args.seconds)
     print(f"ack latency at {args.rate:.0f} requests/s for {args.seconds:.0f} s (half commands, half button clicks)")
     print(f"{'':<12} {'answered':>9} {'median ms':>10} {'p99 ms':>8} {'max ms':>8} {'over 3 s':>9}")
     for name, values in (("conductor", ours), ("stock Bolt", stock)):

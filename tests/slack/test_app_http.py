@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
-from waitress import create_server
 
-from bot.runtime import build_runtime
 from bot.settings import Settings
-from bot.slack.app import build_app
-from bot.slack.client import make_client
-from bot.slack.web import wsgi_app
 from tests.fakeslack import FakeSlack
+from tests.slack.live import running_app
 from tests.slack.signed import SIGNING_SECRET, event, post, slash_command
 
 WORKFLOW = """
@@ -35,14 +30,8 @@ def app_url(migrated_db_url, tmp_path):
     with FakeSlack() as fake:
         settings = Settings(database_url=migrated_db_url, workflows_dir=str(folder), slack_bot_token="xoxb-test",
                             slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.url, admins="U01ANN")
-        runtime = build_runtime(settings)
-        server = create_server(wsgi_app(build_app(runtime, make_client(settings))), host="127.0.0.1", port=0, threads=8)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        base = f"http://127.0.0.1:{server.effective_port}"
-        yield base, fake, runtime
-        server.close()
-        runtime.close()
+        with running_app(settings) as (url, runtime):
+            yield url.removesuffix("/slack/events"), fake, runtime
 
 
 def ephemerals(fake, count: int, timeout: float = 5.0) -> list[str]:

@@ -9,16 +9,12 @@ import urllib.parse
 
 import pytest
 from sqlalchemy import text
-from waitress import create_server
 
 from bot.engine import events as ev
-from bot.runtime import build_runtime
 from bot.settings import Settings
-from bot.slack.app import build_app
 from bot.slack.blocks import actions as a
-from bot.slack.client import make_client
-from bot.slack.web import wsgi_app
 from tests.fakeslack import FakeSlack
+from tests.slack.live import running_app
 from tests.slack.signed import event, post, slash_command
 
 WORKFLOW = """
@@ -47,17 +43,12 @@ def live(migrated_db_url, tmp_path):
     with FakeSlack() as fake:
         settings = Settings(database_url=migrated_db_url, workflows_dir=str(folder), slack_bot_token="xoxb-test",
                             slack_signing_secret="test-signing-secret", slack_api_url=fake.url)
-        runtime = build_runtime(settings)
-        server = create_server(wsgi_app(build_app(runtime, make_client(settings))), host="127.0.0.1", port=0, threads=8)
-        threading.Thread(target=server.run, daemon=True).start()
-        url = f"http://127.0.0.1:{server.effective_port}/slack/events"
-        slash_command(url, "start review")
-        run_id = wait(lambda: scalar(runtime, "select id from runs"))
-        with runtime.engine.begin() as conn:  # as the messenger would, once the header is posted
-            conn.execute(text("update runs set channel = 'C0WORK', thread_ts = '1700000000.000100'"))
-        yield url, fake, runtime, run_id
-        server.close()
-        runtime.close()
+        with running_app(settings) as (url, runtime):
+            slash_command(url, "start review")
+            run_id = wait(lambda: scalar(runtime, "select id from runs"))
+            with runtime.engine.begin() as conn:  # as the messenger would, once the header is posted
+                conn.execute(text("update runs set channel = 'C0WORK', thread_ts = '1700000000.000100'"))
+            yield url, fake, runtime, run_id
 
 
 def scalar(runtime, sql: str):

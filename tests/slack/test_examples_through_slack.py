@@ -5,24 +5,19 @@ through the app over signed HTTP: buttons, generated forms, decisions, stand-up 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import UTC, datetime
 
 import pytest
-from waitress import create_server
 
 from bot.engine import events as ev
 from bot.engine.permissions import StaticDirectory, users_of
-from bot.runtime import build_runtime
 from bot.settings import Settings
-from bot.slack.app import build_app
 from bot.slack.blocks import actions as a
 from bot.slack.blocks import forms
-from bot.slack.client import make_client
-from bot.slack.web import wsgi_app
 from tests.fakeslack import FakeSlack
 from tests.harness import GROUPS
+from tests.slack.live import running_app
 from tests.slack.test_app_interactions import click, submit
 from tests.slack.test_blocks import fake_state_from
 from tests.slack.signed import slash_command
@@ -73,12 +68,8 @@ def app(migrated_db_url):
         settings = Settings(database_url=migrated_db_url, workflows_dir="workflows", slack_bot_token="xoxb-test",
                             slack_signing_secret="test-signing-secret", slack_api_url=fake.url)
         directory = StaticDirectory(GROUPS)
-        runtime = build_runtime(settings, directory=directory)
-        server = create_server(wsgi_app(build_app(runtime, make_client(settings))), host="127.0.0.1", port=0, threads=8)
-        threading.Thread(target=server.run, daemon=True).start()
-        yield f"http://127.0.0.1:{server.effective_port}/slack/events", fake, runtime, directory
-        server.close()
-        runtime.close()
+        with running_app(settings, directory) as (url, runtime):
+            yield url, fake, runtime, directory
 
 
 def state_of(runtime, run_id):
