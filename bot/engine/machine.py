@@ -191,6 +191,9 @@ def _standup_answer(t: Transition, e: ev.StandupAnswer) -> None:
     _must_be_assignee(t, st, e.actor, "stand-up")
     fields = {q.id: FieldSpec(type=q.type, options=q.options, required=q.required, label=q.text) for q in step.questions}
     st.answers[e.actor] = _outputs(fields, e.answers)
+    closes = st.closes.get(e.actor)
+    if closes and t.now > datetime.fromisoformat(closes) and e.actor not in st.late:
+        st.late.append(e.actor)  # taken all the same, and marked late in the summary
     if all(user in st.answers for user in st.assignees):
         t.close_standup(e.step_id)
 
@@ -277,9 +280,19 @@ def _timer(t: Transition, e: ev.TimerFired) -> None:
         return
     step = t.workflow.step(step_id)
     match timer.kind:
+        case "reminder" if "user" in timer.data:
+            # A stand-up's tiered reminders: a quiet DM first, an @mention in the thread last.
+            user = timer.data["user"]
+            if user not in st.answers:
+                destination = "thread" if timer.data.get("last") else "dm"
+                t.emit(Message("reminder", destination, step_id, (user,), "",
+                               {"title": step.title, "number": timer.data.get("n", 0) + 1, "closes": st.closes.get(user)}))
         case "reminder":
             waiting_on = [u for u in st.assignees if u not in st.answers and u not in st.approvals]
             t.thread("reminder", step_id, "", tuple(waiting_on), title=step.title, number=timer.data.get("n", 0) + 1)
+        case "standup_open":
+            if timer.data["user"] not in st.answers:
+                t.prompt_participant(step, timer.data["user"])
         case "deadline":
             st.overdue = True
             escalate_to = getattr(step, "escalate_to", None) or t.workflow.conductor

@@ -20,15 +20,23 @@ class Directory(Protocol):
         """The user IDs in a Slack user group (empty when unknown)."""
         ...
 
+    def user_timezone(self, user_id: str) -> str | None:
+        """The user's IANA time zone, when known (stand-ups ask in each person's own time)."""
+        ...
+
 
 class StaticDirectory:
-    """A directory from a fixed mapping: group ID -> user IDs."""
+    """A directory from fixed mappings: group ID -> user IDs, user ID -> time zone."""
 
-    def __init__(self, groups: dict[str, Iterable[str]] | None = None):
+    def __init__(self, groups: dict[str, Iterable[str]] | None = None, zones: dict[str, str] | None = None):
         self.groups = {group: frozenset(users) for group, users in (groups or {}).items()}
+        self.zones = dict(zones or {})
 
     def group_members(self, group_id: str) -> frozenset[str]:
         return self.groups.get(group_id, frozenset())
+
+    def user_timezone(self, user_id: str) -> str | None:
+        return self.zones.get(user_id)
 
 
 def principals(workflow: Workflow, name: str, started_by: str | None) -> list[str]:

@@ -19,6 +19,7 @@ from bot.engine.context import render_text, render_value, template_context
 from bot.engine.effects import Audit, ClearTimer, Effect, Message, RunAutomation, SetTimer, UpdateHeader
 from bot.engine.permissions import Directory, principals, principals_of, users_of
 from bot.engine.state import RunState, RunStatus, StepState, StepStatus, TimerState
+from bot.engine.standup import skip_reason, standup_day, window_for
 from bot.engine.timing import backoff_delay, next_time_of_day
 
 
@@ -94,6 +95,7 @@ class Transition:
         st.status = StepStatus.PENDING
         st.outputs = st.error = st.route = st.actor = st.reason = None
         st.approvals, st.answers, st.assignees, st.overdue = [], {}, [], False
+        st.closes, st.late = {}, []
         st.started_at, st.finished_at = self.now, None
         context = self.context()
         if step.if_ is not None and not self.holds(step.if_, context, step_id):
@@ -228,20 +230,37 @@ class Transition:
         self.set_timer("wait", step.id, self.now + delay)
 
     def start_standup(self, step: StandupStep, st: StepState, context: dict[str, Any]) -> None:
+        """Ask each participant at the opening of their own window; close after the last."""
+        day = standup_day(self.now, self.workflow.timezone)
+        reason = skip_reason(step, day)
+        if reason is not None:
+            self.finish(step.id, StepStatus.SKIPPED, reason=reason)
+            return
         allowed = principals_of(self.workflow, step.participants, self.state.started_by)
         st.assignees = users_of(allowed, self.directory)
         st.status = StepStatus.WAITING_ON_PERSON
-        text = render_text(step.prompt, context)
+        last_close = self.now
         for user in st.assignees:
-            self.emit(Message("standup_prompt", "dm", step.id, (user,), text, {"questions": [q.id for q in step.questions]}))
-        zone = self.workflow.timezone if step.window.timezone == "participant" else step.window.timezone
-        closes = next_time_of_day(self.now, step.window.closes, zone)
-        for n, offset in enumerate(step.remind):
-            if self.now + offset < closes:
-                self.set_timer("reminder", step.id, self.now + offset, n, n=n)
-        self.set_timer("close", step.id, closes)
+            window = window_for(step, user, day, self.directory.user_timezone(user), self.workflow.timezone)
+            st.closes[user] = window.closes.isoformat()
+            last_close = max(last_close, window.closes)
+            if window.opens <= self.now:
+                self.prompt_participant(step, user, context)
+            else:
+                self.set_timer("standup_open", step.id, window.opens, user, user=user)
+            for n, offset in enumerate(step.remind):
+                at = window.opens + offset
+                if self.now < at < window.closes:
+                    self.set_timer("reminder", step.id, at, f"{user}:{n}", n=n, user=user, last=n == len(step.remind) - 1)
+        self.set_timer("close", step.id, last_close)
         if not st.assignees:
             self.close_standup(step.id)
+
+    def prompt_participant(self, step: StandupStep, user: str, context: dict[str, Any] | None = None) -> None:
+        st = self.state.steps[step.id]
+        text = render_text(step.prompt, context or self.context())
+        self.emit(Message("standup_prompt", "dm", step.id, (user,), text,
+                          {"title": step.title, "questions": [q.id for q in step.questions], "closes": st.closes.get(user)}))
 
     def close_standup(self, step_id: str) -> None:
         step = self.workflow.step(step_id)
@@ -252,7 +271,7 @@ class Transition:
             for q in step.questions
         }
         missing = [user for user in st.assignees if user not in st.answers]
-        self.thread("standup_summary", step_id, "", (), answers=st.answers, missing=missing,
+        self.thread("standup_summary", step_id, "", (), answers=st.answers, missing=missing, late=list(st.late),
                     questions={q.id: q.text for q in step.questions},
                     blockers=[q.id for q in step.questions if q.blocker])
         self.finish(step_id, StepStatus.COMPLETED, outputs=outputs)

@@ -60,6 +60,8 @@ class StepState:
     reason: str | None = None  # why it was rejected, skipped or failed
     approvals: list[str] = field(default_factory=list)
     answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # stand-up: user -> answers
+    closes: dict[str, str] = field(default_factory=dict)  # stand-up: user -> their window's close (ISO)
+    late: list[str] = field(default_factory=list)  # stand-up: who answered after their window
     overdue: bool = False
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -69,7 +71,8 @@ class StepState:
             "status": self.status.value, "attempt": self.attempt, "tries": self.tries,
             "assignees": list(self.assignees), "outputs": copy.deepcopy(self.outputs), "error": self.error,
             "route": self.route, "actor": self.actor, "reason": self.reason, "approvals": list(self.approvals),
-            "answers": copy.deepcopy(self.answers), "overdue": self.overdue,
+            "answers": copy.deepcopy(self.answers), "closes": dict(self.closes), "late": list(self.late),
+            "overdue": self.overdue,
             "started_at": _iso(self.started_at), "finished_at": _iso(self.finished_at),
         }
 

@@ -94,8 +94,10 @@ def test_campaign_launch_parallel_work_and_conditional_legal(h):
 
 
 def test_daily_standup_collects_answers_and_closes(h):
-    run = h.start("daily-standup", "U10LEAD").run_id
-    assert h.count("select count(*) from outbox where kind = 'dm' and run_id = :r", r=run) == 2
+    run = h.start("daily-standup", "U10LEAD").run_id  # Monday 08:00 UTC; the window opens at 09:00
+    assert h.count("select count(*) from outbox where kind = 'dm' and run_id = :r", r=run) == 0
+    h.wait(timedelta(hours=1))
+    assert h.count("select count(*) from outbox where kind = 'dm' and cast(payload as text) like '%standup_prompt%'") == 2
     assert h.send(run, ev.StandupAnswer("standup", "U20ANA", {"yesterday": "API", "today": "Tests", "blockers": "Waiting on review"})).accepted
     assert not h.send(run, ev.StandupAnswer("standup", "U99OTHER", {"yesterday": "x", "today": "y"})).accepted
     h.wait(timedelta(hours=4))  # the window closes at 11:30; Ben never answered
