@@ -71,8 +71,9 @@ class Harness:
         """Answer every automation the engine asked for (and those that follow), in order,
         claiming them as the clock does."""
         while True:
+            started = self.service.start_pending_runs(self.now)
             claimed = self.service.claim_dispatches(self.now)
-            if not claimed:
+            if not claimed and not started:
                 return
             for dispatch in claimed:
                 self._answer(dispatch.run_id, dispatch.request)

@@ -60,4 +60,13 @@ class Audit:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
-Effect = Message | UpdateHeader | SetTimer | ClearTimer | RunAutomation | Audit
+@dataclass(frozen=True)
+class StartRun:
+    """Start another run (a stand-up blocker's handoff); `key` makes it happen once."""
+
+    workflow_id: str
+    inputs: dict[str, Any]
+    key: str
+
+
+Effect = Message | UpdateHeader | SetTimer | ClearTimer | RunAutomation | Audit | StartRun

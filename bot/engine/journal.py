@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, update
 
 from bot.definitions.workflow import Workflow
-from bot.engine.effects import Audit, ClearTimer, Effect, Message, RunAutomation, SetTimer, UpdateHeader
+from bot.engine.effects import Audit, ClearTimer, Effect, Message, RunAutomation, SetTimer, StartRun, UpdateHeader
 from bot.engine.state import RunState, StepState
 from bot.store.models import AuditEvent, OutboxMessage, Run, StepRun, Timer
 
@@ -44,6 +44,8 @@ from bot.store.upserts import insert_or_ignore
 
 
 DISPATCH = "dispatch"  # the timer kind that asks the clock to run an automation now
+START_RUN = "start_run"  # the timer kind that asks the clock to start another run
+WORK_KINDS = (DISPATCH, START_RUN)  # rows that are work for the clock, not engine timers
 
 
 def current_phase(workflow: Workflow, state: RunState) -> str | None:
@@ -147,6 +149,10 @@ def write_effects(
             case Audit():
                 audits.append({"run_id": state.run_id, "step_id": effect.step_id, "actor": effect.actor,
                                "type": effect.type, "payload": effect.payload, "at": now})
+            case StartRun():
+                timers.append({"run_id": state.run_id, "step_id": None, "kind": START_RUN, "due_at": now,
+                               "key": effect.key, "payload": {"workflow_id": effect.workflow_id,
+                                                              "inputs": effect.inputs, "channel": run_channel}})
             case RunAutomation():
                 # Starting an automation is a row too: the clock claims it and runs it, so an
                 # automation asked for by any process runs once, and a crash loses nothing.

@@ -17,9 +17,9 @@ from bot.definitions.values import SLACK_USER_OR_GROUP
 from bot.definitions.workflow import Workflow
 from bot.engine.context import render_text, render_value, template_context
 from bot.engine.effects import Audit, ClearTimer, Effect, Message, RunAutomation, SetTimer, UpdateHeader
-from bot.engine.permissions import Directory, principals, principals_of, users_of
+from bot.engine.permissions import Directory, principals, principals_of
 from bot.engine.state import RunState, RunStatus, StepState, StepStatus, TimerState
-from bot.engine.standup import skip_reason, standup_day, window_for
+from bot.engine import standup_flow
 from bot.engine.timing import backoff_delay, next_time_of_day
 
 
@@ -230,51 +230,13 @@ class Transition:
         self.set_timer("wait", step.id, self.now + delay)
 
     def start_standup(self, step: StandupStep, st: StepState, context: dict[str, Any]) -> None:
-        """Ask each participant at the opening of their own window; close after the last."""
-        day = standup_day(self.now, self.workflow.timezone)
-        reason = skip_reason(step, day)
-        if reason is not None:
-            self.finish(step.id, StepStatus.SKIPPED, reason=reason)
-            return
-        allowed = principals_of(self.workflow, step.participants, self.state.started_by)
-        st.assignees = users_of(allowed, self.directory)
-        st.status = StepStatus.WAITING_ON_PERSON
-        last_close = self.now
-        for user in st.assignees:
-            window = window_for(step, user, day, self.directory.user_timezone(user), self.workflow.timezone)
-            st.closes[user] = window.closes.isoformat()
-            last_close = max(last_close, window.closes)
-            if window.opens <= self.now:
-                self.prompt_participant(step, user, context)
-            else:
-                self.set_timer("standup_open", step.id, window.opens, user, user=user)
-            for n, offset in enumerate(step.remind):
-                at = window.opens + offset
-                if self.now < at < window.closes:
-                    self.set_timer("reminder", step.id, at, f"{user}:{n}", n=n, user=user, last=n == len(step.remind) - 1)
-        self.set_timer("close", step.id, last_close)
-        if not st.assignees:
-            self.close_standup(step.id)
+        standup_flow.start(self, step, st, context)
 
     def prompt_participant(self, step: StandupStep, user: str, context: dict[str, Any] | None = None) -> None:
-        st = self.state.steps[step.id]
-        text = render_text(step.prompt, context or self.context())
-        self.emit(Message("standup_prompt", "dm", step.id, (user,), text,
-                          {"title": step.title, "questions": [q.id for q in step.questions], "closes": st.closes.get(user)}))
+        standup_flow.prompt(self, step, user, context)
 
     def close_standup(self, step_id: str) -> None:
-        step = self.workflow.step(step_id)
-        assert isinstance(step, StandupStep)
-        st = self.state.steps[step_id]
-        outputs = {
-            q.id: "\n".join(f"<@{user}>: {answers[q.id]}" for user, answers in st.answers.items() if answers.get(q.id))
-            for q in step.questions
-        }
-        missing = [user for user in st.assignees if user not in st.answers]
-        self.thread("standup_summary", step_id, "", (), answers=st.answers, missing=missing, late=list(st.late),
-                    questions={q.id: q.text for q in step.questions},
-                    blockers=[q.id for q in step.questions if q.blocker])
-        self.finish(step_id, StepStatus.COMPLETED, outputs=outputs)
+        standup_flow.close(self, step_id)
 
     # --- failures of automations -------------------------------------------------------------
     def automation_failed(self, step_id: str, error: str, *, retryable: bool, tail: str = "") -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine import events as ev
 from bot.engine.effects import RunAutomation, SetTimer
-from bot.engine.journal import DISPATCH, current_phase, write_effects, write_steps
+from bot.engine.journal import DISPATCH, START_RUN, WORK_KINDS, current_phase, write_effects, write_steps
 from bot.engine.machine import Accepted, Refused, advance, start_run
 from bot.engine.permissions import Directory, principals_of
 from bot.engine.state import RunState
@@ -209,7 +209,7 @@ class ConductorService:
             rows = conn.execute(
                 select(TIMERS.c.run_id, TIMERS.c.key)
                 .where(TIMERS.c.due_at <= now, TIMERS.c.fired_at.is_(None), TIMERS.c.cancelled_at.is_(None),
-                       TIMERS.c.kind != DISPATCH)
+                       TIMERS.c.kind.notin_(WORK_KINDS))
                 .order_by(TIMERS.c.due_at).limit(limit)
             ).all()
         return [(run_id, key) for run_id, key in rows]
@@ -220,7 +220,7 @@ class ConductorService:
             rows = conn.execute(
                 select(TIMERS.c.run_id, TIMERS.c.key, TIMERS.c.due_at)
                 .where(TIMERS.c.due_at <= until, TIMERS.c.fired_at.is_(None), TIMERS.c.cancelled_at.is_(None),
-                       TIMERS.c.kind != DISPATCH)
+                       TIMERS.c.kind.notin_(WORK_KINDS))
                 .order_by(TIMERS.c.due_at).limit(limit)
             ).all()
         return [(run_id, key, due_at) for run_id, key, due_at in rows]
@@ -259,6 +259,24 @@ class ConductorService:
                     outputs = {sid: s.outputs for sid, s in state.steps.items() if s.outputs is not None}
                     claimed.append(Dispatch(run_id, run.workflow_version_id, request, state.inputs, outputs))
         return claimed
+
+    def start_pending_runs(self, now: datetime, limit: int = 100) -> list[Result]:
+        """Start the runs other runs asked for. The start claims the row's key first, so a
+        crash before the row is marked only makes the next attempt a duplicate."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(TIMERS.c.key, TIMERS.c.payload)
+                .where(TIMERS.c.kind == START_RUN, TIMERS.c.due_at <= now,
+                       TIMERS.c.fired_at.is_(None), TIMERS.c.cancelled_at.is_(None))
+                .order_by(TIMERS.c.due_at).limit(limit)
+            ).all()
+        results = []
+        for key, payload in rows:
+            results.append(self.start(payload["workflow_id"], None, payload["inputs"], key=f"start:{key}",
+                                      channel=payload.get("channel"), now=now))
+            with self.engine.begin() as conn:
+                conn.execute(update(TIMERS).where(TIMERS.c.key == key).values(fired_at=now))
+        return results
 
     def interrupted(self) -> list[tuple[str, str]]:
         """(run id, step id) of automations that were claimed but never finished: after a

@@ -35,8 +35,11 @@ class WorkflowVersions:
         self._by_row: dict[int, Version] = {}
 
     def register(self, session: Session, catalog: Catalog) -> None:
-        """Make the catalog's workflows current, storing versions the database has not seen."""
-        for loaded in catalog.workflows.values():
+        """Make the catalog's workflows current (and Conductor's own built-in ones), storing
+        versions the database has not seen."""
+        from bot.definitions.builtin import builtin_catalog
+
+        for loaded in [*builtin_catalog().workflows.values(), *catalog.workflows.values()]:
             self.register_one(session, loaded)
 
     def register_one(self, session: Session, loaded: LoadedWorkflow) -> Version:

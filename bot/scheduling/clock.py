@@ -138,6 +138,7 @@ class Clock:
         now = self.now()
         for run_id, key, due_at in self.service.upcoming_timers(now, limit=500):
             self.fire(run_id, key, due_at)
+        self.service.start_pending_runs(now)
         self.dispatch()
 
     # --- scheduled runs ------------------------------------------------------------------------

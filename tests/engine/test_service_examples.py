@@ -104,4 +104,14 @@ def test_daily_standup_collects_answers_and_closes(h):
     state = h.state(run)
     assert state.status.value == "completed"
     assert "Waiting on review" in state.steps["standup"].outputs["blockers"]
+    # The blocker became work with an owner: a run of its own, asking the team's conductor.
+    blocker_run = h.count("select count(*) from runs where workflow_id = 'blocker-handoff'")
+    assert blocker_run == 1
+    from sqlalchemy import text as sql
+
+    with h.sessions() as session:
+        handoff = session.execute(sql("select id from runs where workflow_id = 'blocker-handoff'")).scalar_one()
+    unblock = h.state(handoff).steps["unblock"]
+    assert unblock.status.value == "waiting_on_person" and unblock.assignees == ["U10LEAD"]
+    assert h.send(handoff, ev.Answer("unblock", "U10LEAD", {"resolution": "Reviewed it"})).accepted
     assert h.count("select count(*) from outbox where cast(payload as text) like '%standup_summary%' and cast(payload as text) like '%U21BEN%'") == 1
