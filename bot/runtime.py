@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.definitions.loader import Catalog, load_paths
+from bot.engine.away import WithAwayPeriods
 from bot.engine.permissions import Directory, StaticDirectory
 from bot.engine.service import ConductorService
 from bot.engine.versions import WorkflowVersions
@@ -53,7 +54,7 @@ def build_runtime(
     sessions = make_session_factory(engine)
     versions = WorkflowVersions()
     service = ConductorService(
-        sessions, versions, directory or StaticDirectory(),
+        sessions, versions, WithAwayPeriods(directory or StaticDirectory(), engine),
         clock=clock or (lambda: datetime.now(UTC)), escalation_channel=settings.escalation_channel,
     )
     runtime = Runtime(settings, engine, sessions, versions, service, Catalog())

@@ -76,7 +76,7 @@ def test_upgrade_check_downgrade_and_upgrade_again(db_url: str) -> None:
     assert migrate.current(db_url) is None
 
     migrate.upgrade(db_url)
-    assert migrate.current(db_url) == migrate.head() == "0001"
+    assert migrate.current(db_url) == migrate.head() == "0002"
     assert _table_names(db_url) == MODEL_TABLES | {"alembic_version"}
     migrate.check(db_url)
 
@@ -85,8 +85,19 @@ def test_upgrade_check_downgrade_and_upgrade_again(db_url: str) -> None:
     assert _table_names(db_url) <= {"alembic_version"}
 
     migrate.upgrade(db_url)
-    assert migrate.current(db_url) == "0001"
+    assert migrate.current(db_url) == "0002"
     migrate.check(db_url)
+
+
+def test_the_previous_release_upgrades_in_steps(db_url: str) -> None:
+    """A database made by the previous release (at 0001) upgrades to head and back."""
+    migrate.upgrade(db_url, "0001")
+    assert "away_periods" not in _table_names(db_url)
+    migrate.upgrade(db_url)
+    assert "away_periods" in _table_names(db_url)
+    migrate.check(db_url)
+    migrate.downgrade(db_url, "0001")
+    assert "away_periods" not in _table_names(db_url)
 
 
 def test_check_reports_drift(migrated_db_url: str) -> None:

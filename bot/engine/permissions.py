@@ -8,6 +8,7 @@ port (the Slack app implements it with `usergroups.users.list` and a cache); tes
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from typing import Protocol
 
 from bot.definitions.workflow import Workflow
@@ -24,19 +25,28 @@ class Directory(Protocol):
         """The user's IANA time zone, when known (stand-ups ask in each person's own time)."""
         ...
 
+    def is_away(self, user_id: str, day: date) -> bool:
+        """Whether the user said they are away on `day`."""
+        ...
+
 
 class StaticDirectory:
     """A directory from fixed mappings: group ID -> user IDs, user ID -> time zone."""
 
-    def __init__(self, groups: dict[str, Iterable[str]] | None = None, zones: dict[str, str] | None = None):
+    def __init__(self, groups: dict[str, Iterable[str]] | None = None, zones: dict[str, str] | None = None,
+                 away: dict[str, list[tuple[date, date]]] | None = None):
         self.groups = {group: frozenset(users) for group, users in (groups or {}).items()}
         self.zones = dict(zones or {})
+        self.away = dict(away or {})
 
     def group_members(self, group_id: str) -> frozenset[str]:
         return self.groups.get(group_id, frozenset())
 
     def user_timezone(self, user_id: str) -> str | None:
         return self.zones.get(user_id)
+
+    def is_away(self, user_id: str, day: date) -> bool:
+        return any(start <= day <= end for start, end in self.away.get(user_id, []))
 
 
 def principals(workflow: Workflow, name: str, started_by: str | None) -> list[str]:

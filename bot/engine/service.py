@@ -27,6 +27,7 @@ from bot.engine.machine import Accepted, Refused, advance, start_run
 from bot.engine.permissions import Directory, principals_of
 from bot.engine.state import RunState
 from bot.engine.versions import UnknownWorkflow, WorkflowVersions
+from bot.store.db import READ_ONLY
 from bot.store.models import AuditEvent, InboundEvent, OutboxMessage, Run, Timer
 from bot.store.upserts import insert_or_ignore
 
@@ -205,7 +206,7 @@ class ConductorService:
 
     def due_timers(self, now: datetime, limit: int = 500) -> list[tuple[str, str]]:
         """(run id, timer key) of live engine timers due by `now`, soonest first."""
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(**READ_ONLY) as conn:
             rows = conn.execute(
                 select(TIMERS.c.run_id, TIMERS.c.key)
                 .where(TIMERS.c.due_at <= now, TIMERS.c.fired_at.is_(None), TIMERS.c.cancelled_at.is_(None),
@@ -216,7 +217,7 @@ class ConductorService:
 
     def upcoming_timers(self, until: datetime, limit: int = 50_000) -> list[tuple[str, str, datetime]]:
         """(run id, key, due at) of live engine timers due by `until`: what a clock schedules."""
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(**READ_ONLY) as conn:
             rows = conn.execute(
                 select(TIMERS.c.run_id, TIMERS.c.key, TIMERS.c.due_at)
                 .where(TIMERS.c.due_at <= until, TIMERS.c.fired_at.is_(None), TIMERS.c.cancelled_at.is_(None),

@@ -28,7 +28,10 @@ def start(t: Transition, step: StandupStep, st: StepState, context: dict[str, An
         t.finish(step.id, StepStatus.SKIPPED, reason=reason)
         return
     allowed = principals_of(t.workflow, step.participants, t.state.started_by)
-    st.assignees = users_of(allowed, t.directory)
+    everyone = users_of(allowed, t.directory)
+    # Whoever is away today is neither asked nor reminded; the summary says they are away.
+    st.away = [user for user in everyone if t.directory.is_away(user, day)]
+    st.assignees = [user for user in everyone if user not in st.away]
     st.status = StepStatus.WAITING_ON_PERSON
     last_close = t.now
     for user in st.assignees:
@@ -99,6 +102,7 @@ def close(t: Transition, step_id: str) -> None:
         answers=st.answers,
         missing=missing,
         late=list(st.late),
+        away=list(st.away),
         questions={q.id: q.text for q in step.questions},
         blockers=[q.id for q in step.questions if q.blocker],
     )

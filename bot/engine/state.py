@@ -62,6 +62,7 @@ class StepState:
     answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # stand-up: user -> answers
     closes: dict[str, str] = field(default_factory=dict)  # stand-up: user -> their window's close (ISO)
     late: list[str] = field(default_factory=list)  # stand-up: who answered after their window
+    away: list[str] = field(default_factory=list)  # stand-up: who was away that day
     overdue: bool = False
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -71,7 +72,7 @@ class StepState:
             "status": self.status.value, "attempt": self.attempt, "tries": self.tries,
             "assignees": list(self.assignees), "outputs": copy.deepcopy(self.outputs), "error": self.error,
             "route": self.route, "actor": self.actor, "reason": self.reason, "approvals": list(self.approvals),
-            "answers": copy.deepcopy(self.answers), "closes": dict(self.closes), "late": list(self.late),
+            "answers": copy.deepcopy(self.answers), "closes": dict(self.closes), "late": list(self.late), "away": list(self.away),
             "overdue": self.overdue,
             "started_at": _iso(self.started_at), "finished_at": _iso(self.finished_at),
         }

@@ -39,6 +39,9 @@ class SlackDirectory:
             self._groups[group_id] = (self.monotonic(), users)
         return users
 
+    def is_away(self, user_id: str, day: object) -> bool:
+        return False  # Slack knows nothing of it; `WithAwayPeriods` adds what people told us
+
     def user_timezone(self, user_id: str) -> str | None:
         """The IANA time zone Slack has for a user (for stand-ups), or None."""
         with self._lock:

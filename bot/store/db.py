@@ -71,14 +71,21 @@ def _configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) 
         cursor.close()
 
 
+READ_ONLY = {"conductor_read_only": True}  # execution options of a connection that only reads
+
+
 def _begin_immediate(connection: Any) -> None:
     """Take SQLite's write lock when a transaction starts, not at its first write.
 
     Two transactions that both read and then write would otherwise deadlock on the lock
     upgrade (one fails at once with "database is locked"); taking it up front makes the
-    second simply wait, up to the busy timeout.
+    second simply wait, up to the busy timeout. A connection that only reads (marked with
+    `READ_ONLY`) takes no lock, so it can look things up while a writer holds the lock.
     """
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if connection.get_execution_options().get("conductor_read_only"):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -16,12 +16,13 @@ Any change here needs a matching migration in `migrations/versions/`
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -313,3 +314,16 @@ def _refuse_bulk_audit_changes(state: ORMExecuteState) -> None:
         mapper.class_ is AuditEvent for mapper in state.all_mappers
     ):
         raise AuditEventImmutable("audit events are append-only")
+
+
+class AwayPeriod(Base):
+    """Days a person is away (inclusive): stand-ups neither ask nor remind them."""
+
+    __tablename__ = "away_periods"
+    __table_args__ = (CheckConstraint("ends_on >= starts_on", name="ordered"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

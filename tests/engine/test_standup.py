@@ -105,3 +105,17 @@ def test_the_summary_waits_for_the_last_time_zone():
     outcome = begin(datetime(2026, 3, 2, 5, 0, tzinfo=UTC))
     close = next(t for t in outcome.state.timers.values() if t.kind == "close")
     assert close.due_at == datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # 11:00 in New York
+
+
+def test_someone_away_is_neither_asked_nor_reminded_and_shown_as_away():
+    from datetime import date
+
+    directory = StaticDirectory(zones=ZONES.zones, away={"U02BER": [(date(2026, 3, 2), date(2026, 3, 6))]})
+    outcome = start_run(WORKFLOW, run_id="r", version="v", actor=None, inputs={}, now=datetime(2026, 3, 2, 5, 0, tzinfo=UTC),
+                        directory=directory)
+    step = outcome.state.steps["standup"]
+    assert step.away == ["U02BER"] and step.assignees == ["U01NY"]
+    assert not any(t.data.get("user") == "U02BER" for t in outcome.state.timers.values())
+    done = advance(WORKFLOW, outcome.state, ev.StandupAnswer("standup", "U01NY", {"done": "x"}),
+                   datetime(2026, 3, 2, 14, 30, tzinfo=UTC), directory)
+    assert messages(done, "standup_summary")[0].data["away"] == ["U02BER"]

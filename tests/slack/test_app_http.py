@@ -122,3 +122,15 @@ def test_oversized_payloads_are_refused(app_url):
     base, _, _ = app_url
     status, _, _ = post(f"{base}/slack/events", b"x" * (1024 * 1024 + 1), "application/x-www-form-urlencoded")
     assert status == 413
+
+
+def test_away_from_chat(app_url):
+    base, fake, runtime = app_url
+    slash_command(f"{base}/slack/events", "away 2030-03-02..2030-03-06", user="U02BOB")
+    assert "Marked away Sat 02 Mar–Wed 06 Mar" in ephemerals(fake, 1)[0]
+    slash_command(f"{base}/slack/events", "away", user="U02BOB", trigger="t2")
+    assert "You are away Sat 02 Mar–Wed 06 Mar" in ephemerals(fake, 2)[1]
+    slash_command(f"{base}/slack/events", "away 2030-03-06..2030-03-02", user="U02BOB", trigger="t3")
+    assert "Could not read that" in ephemerals(fake, 3)[2]
+    slash_command(f"{base}/slack/events", "away off", user="U02BOB", trigger="t4")
+    assert "1 away period(s) removed" in ephemerals(fake, 4)[3]

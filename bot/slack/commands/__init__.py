@@ -4,6 +4,7 @@ privately. Unreadable input gets a short explanation and the help, never an erro
 from __future__ import annotations
 
 import logging
+from datetime import UTC, date, datetime
 from typing import Any
 
 from slack_bolt import App
@@ -11,6 +12,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.engine import events as ev
+from bot.engine.away import add_away, away_periods, clear_away
 from bot.engine.queries import board, summarize, waiting_on
 from bot.engine.state import RunState
 from bot.runtime import Runtime
@@ -102,6 +104,8 @@ def run_command(runtime: Runtime, command: Command, *, user: str, channel: str, 
                 return "Which run? `/conductor cancel <run>`"
             result = service.handle(command.args[0], ev.Cancel(user, " ".join(command.args[1:])), key=key)
             return f"Run `{command.args[0]}` cancelled." if result.accepted else f"Not cancelled: {result.reason}."
+        case "away":
+            return away_command(runtime, user, command.args)
         case "reload":
             if user not in admin_ids(runtime.settings):
                 return "Only Conductor's admins (the `ADMINS` setting) may reload the workflow files."
@@ -112,6 +116,26 @@ def run_command(runtime: Runtime, command: Command, *, user: str, channel: str, 
             return f"Some files were refused; their previous versions keep running:\n```{shown}```"
         case _:
             return f"`{command.verb}` is not available here yet.\n\n{replies.HELP}"
+
+
+def away_command(runtime: Runtime, user: str, args: list[str]) -> str:
+    """`away 2026-03-02..2026-03-06`, `away 2026-03-02`, `away off`, or `away` to list."""
+    today = datetime.now(UTC).date()
+    if not args:
+        periods = away_periods(runtime.engine, user, today)
+        if not periods:
+            return "You are not marked away. `/conductor away 2026-03-02..2026-03-06` to set it."
+        return "You are away " + ", ".join(f"{a:%a %d %b}–{b:%a %d %b}" if a != b else f"{a:%a %d %b}" for a, b in periods) + "."
+    if args[0].lower() in ("off", "back", "clear"):
+        count = clear_away(runtime.engine, user, today)
+        return f"Welcome back: {count} away period(s) removed." if count else "You were not marked away."
+    first, _, last = args[0].partition("..")
+    try:
+        starts, ends = date.fromisoformat(first), date.fromisoformat(last or first)
+        add_away(runtime.engine, user, starts, ends)
+    except ValueError as exc:
+        return f"Could not read that ({exc}): write `/conductor away 2026-03-02..2026-03-06` (first and last day)."
+    return f"Marked away {starts:%a %d %b}–{ends:%a %d %b}: stand-ups will not ask or remind you."
 
 
 def _active(session: Any) -> list[Run]:

@@ -10,7 +10,8 @@ HELP = """*Conductor* conducts workflows of people and automations.
 • `/conductor runs` active runs · `/conductor status <run>` one run
 • `/conductor board [workflow]` runs by phase · `/conductor mine` what waits on you
 • `/conductor cancel <run>` · `/conductor reload` load the workflow files again (admins)
-• `/conductor diagnose` people or code? four questions"""
+• `/conductor diagnose` people or code? four questions
+• `/conductor away 2026-03-02..2026-03-06` stand-ups leave you alone those days (`away off` to undo)"""
 
 
 def escape(text: object) -> str:
