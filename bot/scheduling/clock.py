@@ -27,6 +27,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.engine.schedules import take_scheduled_turn
 from bot.engine.service import ConductorService, Result
 from bot.engine.versions import WorkflowVersions
 from bot.scheduling import jobs
@@ -159,9 +160,13 @@ class Clock:
             if job.id.startswith("schedule:") and job.id not in wanted:
                 job.remove()
 
-    def start_scheduled(self, workflow_id: str, index: int) -> Result:
+    def start_scheduled(self, workflow_id: str, index: int) -> Result | None:
         workflow = self.versions.current(workflow_id).workflow
         entry = workflow.on.schedule[index]
+        held = take_scheduled_turn(self.service.engine, workflow_id)
+        if held is not None:  # a lead paused it, or asked to skip this one
+            log.info("scheduled run of %s not started: %s", workflow_id, held)
+            return None
         # Cron fires at most once a minute: the minute names the run, so two clocks start one.
         minute = self.now().replace(second=0, microsecond=0).isoformat()
         result = self.service.start(workflow_id, None, dict(entry.with_), key=f"schedule:{workflow_id}:{index}:{minute}")

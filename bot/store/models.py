@@ -327,3 +327,15 @@ class AwayPeriod(Base):
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SchedulePause(Base):
+    """A workflow's scheduled runs, paused (until resumed) or skipped once, by a lead."""
+
+    __tablename__ = "schedule_pauses"
+
+    workflow_id: Mapped[str] = mapped_column(String, primary_key=True)
+    paused: Mapped[bool] = mapped_column(default=False)
+    skip_next: Mapped[bool] = mapped_column(default=False)
+    changed_by: Mapped[str | None]
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -13,6 +13,8 @@ from sqlalchemy import select
 
 from bot.engine import events as ev
 from bot.engine.away import add_away, away_periods, clear_away
+from bot.engine.machine import may
+from bot.engine.schedules import set_schedule
 from bot.engine.queries import board, summarize, waiting_on
 from bot.engine.state import RunState
 from bot.runtime import Runtime
@@ -104,6 +106,8 @@ def run_command(runtime: Runtime, command: Command, *, user: str, channel: str, 
                 return "Which run? `/conductor cancel <run>`"
             result = service.handle(command.args[0], ev.Cancel(user, " ".join(command.args[1:])), key=key)
             return f"Run `{command.args[0]}` cancelled." if result.accepted else f"Not cancelled: {result.reason}."
+        case "standup":
+            return standup_command(runtime, user, command.args)
         case "away":
             return away_command(runtime, user, command.args)
         case "reload":
@@ -116,6 +120,35 @@ def run_command(runtime: Runtime, command: Command, *, user: str, channel: str, 
             return f"Some files were refused; their previous versions keep running:\n```{shown}```"
         case _:
             return f"`{command.verb}` is not available here yet.\n\n{replies.HELP}"
+
+
+def standup_command(runtime: Runtime, user: str, args: list[str]) -> str:
+    """`standup pause|resume|skip [workflow]`: leads steer a stand-up's schedule."""
+    if not args or args[0] not in ("pause", "resume", "skip"):
+        return "Use `/conductor standup pause|resume|skip [workflow]`."
+    scheduled = [w for w in runtime.versions.workflow_ids() if runtime.versions.current(w).workflow.on.schedule]
+    standups = [w for w in scheduled if any(s.kind == "standup" for s in runtime.versions.current(w).workflow.steps)]
+    if len(args) > 1:
+        workflow_id = args[1]
+    elif len(standups) == 1:
+        workflow_id = standups[0]
+    else:
+        return f"Which one? `/conductor standup {args[0]} <workflow>` (scheduled: {', '.join(scheduled) or 'none'})."
+    if workflow_id not in scheduled:
+        return f"`{workflow_id}` has no schedule."
+    workflow = runtime.versions.current(workflow_id).workflow
+    if not may(workflow, None, user, "cancel", runtime.service.directory):
+        return f"Only the leads of `{workflow_id}` (who may cancel its runs) may {args[0]} it."
+    match args[0]:
+        case "pause":
+            set_schedule(runtime.engine, workflow_id, user, paused=True)
+            return f"`{workflow_id}` is paused: no scheduled runs until `/conductor standup resume {workflow_id}`."
+        case "resume":
+            set_schedule(runtime.engine, workflow_id, user, paused=False, skip_next=False)
+            return f"`{workflow_id}` runs on schedule again."
+        case _:
+            set_schedule(runtime.engine, workflow_id, user, skip_next=True)
+            return f"The next scheduled run of `{workflow_id}` will be skipped."
 
 
 def away_command(runtime: Runtime, user: str, args: list[str]) -> str:

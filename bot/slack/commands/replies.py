@@ -11,6 +11,7 @@ HELP = """*Conductor* conducts workflows of people and automations.
 • `/conductor board [workflow]` runs by phase · `/conductor mine` what waits on you
 • `/conductor cancel <run>` · `/conductor reload` load the workflow files again (admins)
 • `/conductor diagnose` people or code? four questions
+• `/conductor standup pause|resume|skip [workflow]` steer a stand-up's schedule (leads)
 • `/conductor away 2026-03-02..2026-03-06` stand-ups leave you alone those days (`away off` to undo)"""
 
 
