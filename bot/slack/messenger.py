@@ -73,6 +73,7 @@ class Messenger:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rate: float = 1.0,
         burst: int = 1,
+        workspace_rate: float | None = None,
     ):
         """`render(payload, context)` turns an outbox payload into `{"text", "blocks"}`;
         context carries the run's workflow and state when the payload belongs to a run."""
@@ -83,8 +84,11 @@ class Messenger:
         self.clock = clock
         self.rate, self.burst = rate, burst
         self.buckets: dict[str, TokenBucket] = {}
+        # Across all channels (DMs are channels too): a stand-up's fan-out must not flood Slack.
+        self.workspace = TokenBucket(workspace_rate, 1, 2.0) if workspace_rate else None
         self.paused_until: dict[str, datetime] = {}
         self.dm_channels: dict[str, str] = {}
+        self.throttled = False
 
     # --- the loop ------------------------------------------------------------------------------
     def recover(self) -> int:
@@ -115,6 +119,7 @@ class Messenger:
                 select(OUTBOX).where(OUTBOX.c.status.in_(("pending", "sending"))).order_by(OUTBOX.c.id).limit(limit)
             ).mappings().all()
         sent = 0
+        self.throttled = False
         blocked: set[str] = set()
         for row in rows:
             channel = row["channel"]
@@ -124,9 +129,13 @@ class Messenger:
             if row["status"] == "sending" or row["next_attempt_at"] > now or self.paused_until.get(channel, now) > now:
                 continue
             bucket = self.buckets.setdefault(channel, TokenBucket(self.rate, self.burst, 1.0 + self.burst))
-            if not bucket.ready(time.monotonic()):
+            moment = time.monotonic()
+            if not bucket.ready(moment) or (self.workspace is not None and not self.workspace.ready(moment)):
+                self.throttled = True
                 continue
             bucket.take()
+            if self.workspace is not None:
+                self.workspace.take()
             if self.send(row):
                 sent += 1
         return sent
@@ -137,7 +146,8 @@ class Messenger:
         while not stop.is_set():
             try:
                 if not self.deliver_due():
-                    stop.wait(idle_seconds)
+                    # Held back by a rate limit: look again soon; otherwise rest a little.
+                    stop.wait(0.005 if self.throttled else idle_seconds)
             except Exception:  # noqa: BLE001 - the messenger keeps going; rows stay in the outbox
                 log.exception("outbox pass failed")
                 stop.wait(1.0)
