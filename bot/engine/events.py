@@ -48,6 +48,15 @@ class StandupAnswer:
 
 
 @dataclass(frozen=True)
+class StandupReply:
+    """One plain DM reply: the answer to the participant's next unanswered question."""
+
+    step_id: str
+    actor: str
+    text: str
+
+
+@dataclass(frozen=True)
 class AutomationSucceeded:
     step_id: str
     attempt: int
@@ -125,7 +134,7 @@ class Recover:
 
 
 Event = (
-    Answer | Approve | Reject | Decide | StandupAnswer | AutomationSucceeded | AutomationFailed
+    Answer | Approve | Reject | Decide | StandupAnswer | StandupReply | AutomationSucceeded | AutomationFailed
     | TimerFired | TakeOver | RetryNow | Skip | Reassign | Abort | Cancel | Recover
 )
 

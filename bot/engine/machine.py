@@ -186,16 +186,46 @@ def _decide(t: Transition, e: ev.Decide) -> None:
     raise Refusal("invalid_choice", f"`{e.choice}` is not one of the choices")
 
 
+def _standup_fields(step: StandupStep) -> dict[str, FieldSpec]:
+    return {q.id: FieldSpec(type=q.type, options=q.options, required=q.required, label=q.text) for q in step.questions}
+
+
+def _take_standup_answers(t: Transition, step: StandupStep, st: StepState, actor: str, answers: dict[str, Any]) -> None:
+    st.answers[actor] = _outputs(_standup_fields(step), answers)
+    st.drafts.pop(actor, None)
+    closes = st.closes.get(actor)
+    if closes and t.now > datetime.fromisoformat(closes) and actor not in st.late:
+        st.late.append(actor)  # taken all the same, and marked late in the summary
+    if all(user in st.answers for user in st.assignees):
+        t.close_standup(step.id)
+
+
 def _standup_answer(t: Transition, e: ev.StandupAnswer) -> None:
     step, st = _step(t, e.step_id, (StandupStep,), WAITING)
     _must_be_assignee(t, st, e.actor, "stand-up")
-    fields = {q.id: FieldSpec(type=q.type, options=q.options, required=q.required, label=q.text) for q in step.questions}
-    st.answers[e.actor] = _outputs(fields, e.answers)
-    closes = st.closes.get(e.actor)
-    if closes and t.now > datetime.fromisoformat(closes) and e.actor not in st.late:
-        st.late.append(e.actor)  # taken all the same, and marked late in the summary
-    if all(user in st.answers for user in st.assignees):
-        t.close_standup(e.step_id)
+    _take_standup_answers(t, step, st, e.actor, e.answers)
+
+
+def _standup_reply(t: Transition, e: ev.StandupReply) -> None:
+    """Answering in a DM, one question at a time: each reply answers the next question."""
+    step, st = _step(t, e.step_id, (StandupStep,), WAITING)
+    _must_be_assignee(t, st, e.actor, "stand-up")
+    draft = dict(st.drafts.get(e.actor, {}))
+    pending = [q for q in step.questions if q.id not in draft]
+    question = pending[0]
+    fields = _standup_fields(step)
+    reply = e.text.strip()
+    if reply:
+        _outputs({question.id: fields[question.id].model_copy(update={"required": True})}, {question.id: reply})
+    draft[question.id] = reply or None
+    if len(pending) > 1:
+        st.drafts[e.actor] = draft
+        following = pending[1]
+        t.emit(Message("standup_question", "dm", step.id, (e.actor,), following.text,
+                       {"title": step.title, "question": following.id}))
+        return
+    _take_standup_answers(t, step, st, e.actor, {k: v for k, v in draft.items() if v is not None})
+    t.emit(Message("standup_thanks", "dm", step.id, (e.actor,), "", {"title": step.title}))
 
 
 def _reassign(t: Transition, e: ev.Reassign) -> None:
@@ -325,7 +355,7 @@ def _abort(t: Transition, e: ev.Abort) -> None:
 
 _HANDLERS: dict[type, Any] = {
     ev.Answer: _answer, ev.Approve: _approve, ev.Reject: _reject, ev.Decide: _decide,
-    ev.StandupAnswer: _standup_answer, ev.Reassign: _reassign,
+    ev.StandupAnswer: _standup_answer, ev.StandupReply: _standup_reply, ev.Reassign: _reassign,
     ev.AutomationSucceeded: _succeeded, ev.AutomationFailed: _failed, ev.TakeOver: _take_over,
     ev.RetryNow: _retry_now, ev.Skip: _skip, ev.Recover: _recover, ev.TimerFired: _timer,
     ev.Cancel: _cancel, ev.Abort: _abort,

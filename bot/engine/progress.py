@@ -95,7 +95,7 @@ class Transition:
         st.status = StepStatus.PENDING
         st.outputs = st.error = st.route = st.actor = st.reason = None
         st.approvals, st.answers, st.assignees, st.overdue = [], {}, [], False
-        st.closes, st.late, st.away = {}, [], []
+        st.closes, st.late, st.away, st.drafts = {}, [], [], {}
         st.started_at, st.finished_at = self.now, None
         context = self.context()
         if step.if_ is not None and not self.holds(step.if_, context, step_id):

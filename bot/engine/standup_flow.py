@@ -75,6 +75,8 @@ def prompt(
                 "title": step.title,
                 "questions": [q.id for q in step.questions],
                 "closes": st.closes.get(user),
+                # Or answer by replying in the DM, one question at a time, starting here:
+                "first_question": step.questions[0].text,
             },
         )
     )

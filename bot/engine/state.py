@@ -63,6 +63,7 @@ class StepState:
     closes: dict[str, str] = field(default_factory=dict)  # stand-up: user -> their window's close (ISO)
     late: list[str] = field(default_factory=list)  # stand-up: who answered after their window
     away: list[str] = field(default_factory=list)  # stand-up: who was away that day
+    drafts: dict[str, dict[str, Any]] = field(default_factory=dict)  # stand-up: answers so far, by DM
     overdue: bool = False
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -73,6 +74,7 @@ class StepState:
             "assignees": list(self.assignees), "outputs": copy.deepcopy(self.outputs), "error": self.error,
             "route": self.route, "actor": self.actor, "reason": self.reason, "approvals": list(self.approvals),
             "answers": copy.deepcopy(self.answers), "closes": dict(self.closes), "late": list(self.late), "away": list(self.away),
+            "drafts": copy.deepcopy(self.drafts),
             "overdue": self.overdue,
             "started_at": _iso(self.started_at), "finished_at": _iso(self.finished_at),
         }

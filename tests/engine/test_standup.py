@@ -119,3 +119,18 @@ def test_someone_away_is_neither_asked_nor_reminded_and_shown_as_away():
     done = advance(WORKFLOW, outcome.state, ev.StandupAnswer("standup", "U01NY", {"done": "x"}),
                    datetime(2026, 3, 2, 14, 30, tzinfo=UTC), directory)
     assert messages(done, "standup_summary")[0].data["away"] == ["U02BER"]
+
+
+def test_answering_by_dm_one_question_at_a_time():
+    outcome = begin(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))  # both windows are open: asked at once
+    prompt = messages(outcome, "standup_prompt")[0]
+    assert prompt.data["first_question"] == "What did you finish?"
+    at = datetime(2026, 3, 2, 15, 5, tzinfo=UTC)
+    first = advance(WORKFLOW, outcome.state, ev.StandupReply("standup", "U01NY", "Shipped the API"), at, ZONES)
+    assert [m.text for m in messages(first, "standup_question")] == ["Anything blocking you?"]
+    assert "U01NY" not in first.state.steps["standup"].answers
+    second = advance(WORKFLOW, first.state, ev.StandupReply("standup", "U01NY", "Waiting on keys"), at, ZONES)
+    assert second.state.steps["standup"].answers["U01NY"] == {"done": "Shipped the API", "blockers": "Waiting on keys"}
+    assert messages(second, "standup_thanks")
+    stranger = advance(WORKFLOW, second.state, ev.StandupReply("standup", "U09X", "hi"), at, ZONES)
+    assert stranger.code == "not_allowed"

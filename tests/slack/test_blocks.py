@@ -201,6 +201,10 @@ def payloads() -> dict[str, list[dict[str, Any]]]:
     for scenario in (_blog, _onboarding, _small, _standup):
         scenario(found)
     # Written by the service (not the engine) when someone presses "Need help".
+    # Written when a participant answers the stand-up by DM, one question at a time.
+    for kind, text in (("standup_question", "Anything blocking you? <!channel>"), ("standup_thanks", "")):
+        found.append({"kind": kind, "run_id": "run-standup", "workflow_id": "daily-standup", "step_id": "standup",
+                      "to": ["UANN"], "text": text, "data": {"title": "Stand-up"}})
     found.append({"kind": "help_requested", "run_id": "run-blog", "workflow_id": "blog-article", "step_id": "draft",
                   "to": ["U01EDITOR"], "text": "", "data": {"title": "Draft <!channel>", "actor": "U02WRITER"}})
     by_kind: dict[str, list[dict[str, Any]]] = {}

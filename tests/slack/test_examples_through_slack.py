@@ -151,3 +151,28 @@ def _settle(runtime, run_id, step_id, attempt, timeout=5.0):
             return
         time.sleep(0.02)
     raise AssertionError(f"{step_id} did not move")
+
+
+def test_stand_up_answered_by_plain_dm_replies(app):
+    url, fake, runtime, directory = app
+    slash_command(url, "start daily-standup", user="U10LEAD")
+    deadline = time.monotonic() + 5
+    while not (runs := _runs(runtime)):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    run_id = runs[0]
+    # Open the window now, as the clock would at 09:00 on the person's own clock.
+    for key, timer in state_of(runtime, run_id).timers.items():
+        if timer.kind == "standup_open":
+            runtime.service.fire_timer(run_id, key)
+    from tests.slack.signed import event
+
+    for n, text in enumerate(["Tests", "Docs", "none"], start=1):
+        event(url, {"type": "event_callback", "event_id": f"EvDM{n}", "event": {
+            "type": "message", "channel_type": "im", "channel": "D0ANA", "user": "U20ANA", "text": text, "ts": f"{n}.0"}})
+        deadline = time.monotonic() + 5
+        while len(state_of(runtime, run_id).steps["standup"].drafts.get("U20ANA", {})) < n and \
+                "U20ANA" not in state_of(runtime, run_id).steps["standup"].answers:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    assert state_of(runtime, run_id).steps["standup"].answers["U20ANA"] == {"yesterday": "Tests", "today": "Docs", "blockers": "none"}

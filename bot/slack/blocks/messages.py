@@ -15,7 +15,7 @@ from bot.slack.blocks import text as t
 from bot.slack.blocks.kit import Block
 from bot.slack.blocks.payloads import Payload
 from bot.slack.blocks.requests import approval_request, ask, decision_request, escalation
-from bot.slack.blocks.standup import standup_prompt, standup_summary
+from bot.slack.blocks.standup import standup_prompt, standup_question, standup_summary, standup_thanks
 
 Rendered = tuple[str, list[Block]]
 
@@ -165,6 +165,8 @@ RENDERERS: dict[str, Callable[[Payload], Rendered]] = {
     "run_finished": run_finished,
     "post": post,
     "standup_prompt": standup_prompt,
+    "standup_question": standup_question,
+    "standup_thanks": standup_thanks,
     "standup_summary": standup_summary,
     "header": header,
 }

@@ -22,7 +22,21 @@ def standup_prompt(p: Payload) -> tuple[str, list[Block]]:
     count = len(questions)
     blocks.append(kit.context(f"{count} question{'s' if count != 1 else ''} · run `{t.escape(p.run_id)}`"))
     blocks.append(kit.actions(kit.button("Answer", a.STANDUP_ANSWER, p.value(), style="primary")))
+    first = p.data.get("first_question")
+    if first:
+        blocks.append(kit.section(f"Or reply here, one answer per message. First: *{t.escape(first)}*"))
     return f"Time for the stand-up of {t.escape(p.workflow)}", blocks
+
+
+def standup_question(p: Payload) -> tuple[str, list[Block]]:
+    """The next question of a stand-up answered by DM."""
+    text = f"{p.who + ': n' if p.who else 'N'}ext: *{t.escape(p.text)}*"
+    return text, [kit.section(text)]
+
+
+def standup_thanks(p: Payload) -> tuple[str, list[Block]]:
+    text = f":white_check_mark: Thanks{', ' + p.who if p.who else ''}: your stand-up answers are in. Use *Answer* above to change them."
+    return text, [kit.section(text)]
 
 
 def is_blocker(answer: Any) -> bool:

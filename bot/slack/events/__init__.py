@@ -45,8 +45,13 @@ def reply_answer(runtime: Runtime, run_id: str, user: str, text: str) -> tuple[s
 
 def register(app: App, runtime: Runtime) -> None:
     def thread_reply(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
-        if event.get("subtype") or event.get("bot_id") or not event.get("thread_ts") or not event.get("user"):
+        if event.get("subtype") or event.get("bot_id") or not event.get("user"):
             return  # edits, joins and the bot's own messages are not answers
+        if event.get("channel_type") == "im" and not event.get("thread_ts"):
+            standup_dm(event, body, client)
+            return
+        if not event.get("thread_ts"):
+            return
         run_id = run_by_thread(runtime, event.get("channel", ""), event["thread_ts"])
         if run_id is None:
             return
@@ -57,6 +62,20 @@ def register(app: App, runtime: Runtime) -> None:
         result = runtime.service.handle(run, ev.Answer(step_id, event["user"], outputs), key=f"event:{body.get('event_id')}")
         if result.status == "refused":
             client.chat_postEphemeral(channel=event["channel"], user=event["user"], text=f"Not taken: {result.reason}.")
+
+    def standup_dm(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
+        """A DM reply answers the person's next stand-up question (their oldest open stand-up)."""
+        user = event["user"]
+        with runtime.sessions() as session:
+            open_standups = [w for w in waiting_on(session, runtime.versions, runtime.service.directory, user)
+                             if w.kind == "standup"]
+        if not open_standups:
+            return
+        item = open_standups[0]  # oldest first
+        result = runtime.service.handle(item.run_id, ev.StandupReply(item.step_id, user, event.get("text", "")),
+                                        key=f"event:{body.get('event_id')}")
+        if result.status == "refused":
+            client.chat_postMessage(channel=event["channel"], text=f"Not taken: {result.reason}. Try again.")
 
     def home_opened(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
