@@ -134,3 +134,14 @@ def test_answering_by_dm_one_question_at_a_time():
     assert messages(second, "standup_thanks")
     stranger = advance(WORKFLOW, second.state, ev.StandupReply("standup", "U09X", "hi"), at, ZONES)
     assert stranger.code == "not_allowed"
+
+
+def test_answers_can_be_edited_until_the_summary():
+    outcome = begin(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))
+    at = datetime(2026, 3, 2, 15, 1, tzinfo=UTC)
+    first = advance(WORKFLOW, outcome.state, ev.StandupAnswer("standup", "U01NY", {"done": "API"}), at, ZONES)
+    edited = advance(WORKFLOW, first.state, ev.StandupAnswer("standup", "U01NY", {"done": "API and docs"}), at, ZONES)
+    assert edited.state.steps["standup"].answers["U01NY"] == {"done": "API and docs", "blockers": None}
+    closed = advance(WORKFLOW, edited.state, ev.StandupAnswer("standup", "U02BER", {"done": "x"}), at, ZONES)
+    too_late = advance(WORKFLOW, closed.state, ev.StandupAnswer("standup", "U01NY", {"done": "changed"}), at, ZONES)
+    assert too_late.code == "run_finished"
