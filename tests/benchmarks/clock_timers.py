@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import resource
 import statistics
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,13 +20,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import text
 
-from bot.definitions.loader import load_paths
-from bot.engine.permissions import StaticDirectory
-from bot.engine.service import ConductorService
-from bot.engine.versions import WorkflowVersions
 from bot.scheduling.clock import Clock
-from bot.store.db import make_engine, make_session_factory, session_scope
-from bot.store.migrate import upgrade
+from tests.benchmarks.setup import service_for
 
 WORKFLOW = "id: wait\nsteps:\n  - id: answer\n    ask: starter\n    remind: [1h]\n"
 
@@ -67,16 +61,8 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=20.0, help="seconds of idle CPU measurement")
     args = parser.parse_args()
 
-    folder = Path(tempfile.mkdtemp())
-    (folder / "wait.yaml").write_text(WORKFLOW)
-    url = f"sqlite:///{folder / 'clock.db'}"
-    upgrade(url)
-    engine = make_engine(url)
-    sessions = make_session_factory(engine)
-    versions = WorkflowVersions()
-    with session_scope(sessions) as session:
-        versions.register(session, load_paths([str(folder)]))
-    service = ConductorService(sessions, versions, StaticDirectory())
+    service, versions, folder = service_for(WORKFLOW)
+    engine = service.engine
     print(f"setting up {args.timers} runs, each with one pending reminder ...", flush=True)
     for n in range(args.timers):
         service.start("wait", "U0BENCH", {}, key=f"s{n}")

@@ -16,17 +16,12 @@ import statistics
 import tempfile
 import time
 from contextlib import ExitStack
-from pathlib import Path
 
 from sqlalchemy import text
 
-from bot.definitions.loader import load_paths
 from bot.engine import events as ev
-from bot.engine.permissions import StaticDirectory
-from bot.engine.service import ConductorService
-from bot.engine.versions import WorkflowVersions
-from bot.store.db import make_engine, make_session_factory, session_scope
-from bot.store.migrate import upgrade
+from bot.store.db import make_engine
+from tests.benchmarks.setup import service_for
 
 
 def workflow_yaml(steps: int) -> str:
@@ -35,14 +30,8 @@ def workflow_yaml(steps: int) -> str:
 
 
 def drive(url: str, runs: int, steps: int) -> dict[str, float]:
-    folder = Path(tempfile.mkdtemp())
-    (folder / "bench.yaml").write_text(workflow_yaml(steps))
-    engine = make_engine(url)
-    sessions = make_session_factory(engine)
-    versions = WorkflowVersions()
-    with session_scope(sessions) as session:
-        versions.register(session, load_paths([str(folder)]))
-    service = ConductorService(sessions, versions, StaticDirectory())
+    service, _, _ = service_for(workflow_yaml(steps), url=url)
+    engine, sessions = service.engine, service.sessions
     step_times: list[float] = []
     transitions = 0
     started = time.perf_counter()
@@ -101,7 +90,6 @@ def measure(runs: int, steps: int) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     with ExitStack() as stack:
         for name, url in databases(stack):
-            upgrade(url)
             figures = drive(url, runs, steps)
             rows.append({"database": name, **figures, "baseline_commit_ms": baseline(url)})
     return rows

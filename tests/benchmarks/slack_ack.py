@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from slack_bolt import App
+
 from bot.settings import Settings
 from bot.slack.blocks import actions as a
 from bot.slack.client import make_client

@@ -13,22 +13,16 @@ recovers (finding that message by its metadata) and carries on.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 
-from bot.definitions.loader import load_paths
 from bot.engine.permissions import StaticDirectory
-from bot.engine.service import ConductorService
-from bot.engine.versions import WorkflowVersions
 from bot.settings import Settings
 from bot.slack.blocks.outbox import render_outbox
 from bot.slack.client import make_client
 from bot.slack.messenger import Messenger
-from bot.store.db import make_engine, make_session_factory, session_scope
-from bot.store.migrate import upgrade
+from tests.benchmarks.setup import service_for
 from tests.fakeslack import FakeSlack
 
 WORKFLOW = """
@@ -49,17 +43,9 @@ class Crash(Exception):
 
 
 def run(people: int, workspace_rate: float, crash_after: int) -> dict[str, float]:
-    folder = Path(tempfile.mkdtemp())
-    (folder / "standup.yaml").write_text(WORKFLOW)
-    url = f"sqlite:///{folder / 'fanout.db'}"
-    upgrade(url)
-    engine = make_engine(url)
-    sessions = make_session_factory(engine)
-    versions = WorkflowVersions()
-    with session_scope(sessions) as session:
-        versions.register(session, load_paths([str(folder)]))
     users = [f"U{n:06d}X" for n in range(people)]
-    service = ConductorService(sessions, versions, StaticDirectory({"S0EVERYONE": users}))
+    service, versions, _ = service_for(WORKFLOW, directory=StaticDirectory({"S0EVERYONE": users}))
+    engine = service.engine
     with FakeSlack(rate=1.0, burst=1, workspace_rate=workspace_rate) as fake:
         client = make_client(Settings(slack_bot_token="xoxb-bench", slack_api_url=fake.url))
         started = time.perf_counter()
