@@ -1,0 +1,411 @@
+"""A local Slack Web API on a real HTTP server (127.0.0.1, random port, background thread).
+
+It stands in for Slack wherever there is no workspace: `conductor shell` talks to it, and so
+do the tests.
+
+Point `WebClient(base_url=fake.url)` (or `SLACK_API_URL`) at it. It records every call, keeps
+the conversation per channel, answers like Slack (ids, increasing `ts`, errors), rate-limits
+`chat.postMessage` like Slack, and fails, hangs or goes down on demand:
+
+    with LocalSlack(users={"U1": {"real_name": "Ana", "tz": "Europe/Lisbon"}}) as fake:
+        WebClient(token="xoxb-test", base_url=fake.url).chat_postMessage(channel="#a", text="hi")
+        assert fake.messages("#a")[0]["text"] == "hi"
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import ThreadingHTTPServer
+from typing import Any, Self
+from zoneinfo import ZoneInfo
+
+from bot.localslack.http import handler_for
+
+MAX_BLOCKS, MAX_TEXT, MAX_VIEW_TITLE = 50, 40_000, 24
+
+
+@dataclass
+class Call:
+    """One request: the API method, its parameters, request headers (lower-cased names), the
+    wall-clock time it arrived, and the HTTP status it was answered with."""
+
+    method: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+    at: float
+    status: int = field(default=0, compare=False)
+
+
+class SlackError(Exception):
+    """Raised by a method handler: answered as `{"ok": false, "error": ...}`."""
+
+    def __init__(self, error: str, status: int = 200, headers: dict[str, str] | None = None):
+        super().__init__(error)
+        self.error, self.status, self.headers = error, status, headers or {}
+
+
+class _Bucket:
+    """A token bucket: `rate` tokens per second, holding at most `capacity`."""
+
+    def __init__(self, rate: float, capacity: float):
+        self.rate, self.capacity = rate, capacity
+        self.tokens, self.stamp = capacity, time.monotonic()
+
+    def wait(self) -> float:
+        """Seconds until a token is available (0 if one is available now)."""
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+
+def _stable_id(prefix: str, key: str) -> str:
+    return prefix + hashlib.sha1(key.encode()).hexdigest()[:10].upper()
+
+
+class LocalSlack:
+    """The local Web API. Start with `start()` or `with`; stop with `close()`.
+
+    rate / burst: per channel, `chat.postMessage` may be called `rate` times per second, plus
+    `burst` extra calls in a burst. workspace_rate: calls per second across all channels
+    (None: no workspace limit). token: the one accepted token (None: any `xoxb-` token).
+    """
+
+    def __init__(self, *, users: dict[str, dict[str, Any]] | None = None,
+                 groups: dict[str, list[str]] | None = None, token: str | None = None,
+                 rate: float = 1.0, burst: int = 1, workspace_rate: float | None = None,
+                 team_id: str = "T0FAKETEAM", bot_user_id: str = "U0FAKEBOT",
+                 bot_id: str = "B0FAKEBOT"):
+        self.users = dict(users or {})
+        self.groups = {k: list(v) for k, v in (groups or {}).items()}
+        self.token, self.rate, self.burst = token, rate, burst
+        self.team_id, self.bot_user_id, self.bot_id = team_id, bot_user_id, bot_id
+        self._lock = threading.RLock()
+        self._closing = threading.Event()
+        self._calls: list[Call] = []
+        self._channels: dict[str, dict[str, Any]] = {}  # id -> conversation object
+        self._messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._views: dict[str, dict[str, Any]] = {}
+        self._buckets: dict[str, _Bucket] = {}
+        self._workspace = _Bucket(workspace_rate, max(1.0, workspace_rate)) if workspace_rate else None
+        self._failures: dict[str, list[tuple[int, str | None]]] = defaultdict(list)
+        self._hangs: dict[str, list[float]] = defaultdict(list)
+        self._down = False
+        self._last_ts_us = 0
+        self._view_seq = 0
+        self.ratelimited_count = 0
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Self:
+        if self._server is not None:
+            raise RuntimeError("already started")
+        self._closing.clear()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop serving; requests still hanging are released. Safe to call twice."""
+        server, self._server = self._server, None
+        if server is not None:
+            self._closing.set()
+            server.shutdown()
+            server.server_close()
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("not started")
+        return f"http://127.0.0.1:{self._server.server_address[1]}/api/"
+
+    @property
+    def calls(self) -> list[Call]:
+        with self._lock:
+            return list(self._calls)
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def channel_id(self, channel: str) -> str:
+        with self._lock:
+            return self._resolve(channel)
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """Messages in a conversation (top level and replies), oldest first; copies."""
+        with self._lock:
+            return [json.loads(json.dumps(m)) for m in self._messages.get(self._resolve(channel), [])]
+
+    def thread(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+        """A thread: its parent message, then the replies."""
+        return [m for m in self.messages(channel) if thread_ts in (m["ts"], m["thread_ts"])]
+
+    def view(self, view_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._views.get(view_id)
+
+    def fail_next(self, method: str, times: int = 1, status: int = 500, error: str | None = None):
+        """Answer the next `times` calls of `method` with `status` (and `error`)."""
+        with self._lock:
+            self._failures[method].extend([(status, error)] * times)
+
+    def hang_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """Delay the answer to the next `times` calls of `method` by `seconds`."""
+        with self._lock:
+            self._hangs[method].extend([seconds] * times)
+
+    def set_down(self, down: bool = True) -> None:
+        """While down, every call is answered 503."""
+        self._down = down
+
+    def _handle(self, method: str, params: dict[str, Any], headers: dict[str, str]):
+        """Record a call and answer it: (HTTP status, extra headers, JSON body)."""
+        call = Call(method, params, headers, time.time())
+        with self._lock:
+            self._calls.append(call)
+            hang = self._hangs[method].pop(0) if self._hangs.get(method) else 0.0
+            failure = self._failures[method].pop(0) if self._failures.get(method) else None
+        if hang:
+            self._closing.wait(hang)
+        try:
+            if self._down:
+                raise SlackError("service_unavailable", 503)
+            if failure is not None:
+                status, error = failure
+                default = "ratelimited" if status == 429 else "internal_error"
+                raise SlackError(error or default, status, {"Retry-After": "1"} if status == 429 else {})
+            self._authenticate(params, headers)
+            handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+            if handler is None:
+                raise SlackError("unknown_method")
+            with self._lock:
+                status, extra, body = 200, {}, {"ok": True, **handler(params)}
+        except SlackError as e:
+            status, extra, body = e.status, e.headers, {"ok": False, "error": e.error}
+        except Exception as e:  # noqa: BLE001 -- a bug here or a bad directory entry
+            status, extra, body = 500, {}, {"ok": False, "error": f"fake_slack_error: {e!r}"}
+        with self._lock:
+            call.status = status
+            self.ratelimited_count += status == 429
+        return status, extra, body
+
+    def _authenticate(self, params: dict[str, Any], headers: dict[str, str]) -> None:
+        auth = headers.get("authorization", "")
+        token = auth[7:].strip() if auth.lower().startswith("bearer ") else params.get("token")
+        if not token:
+            raise SlackError("not_authed")
+        accepted = token == self.token if self.token is not None else token.startswith("xoxb-")
+        if not accepted:
+            raise SlackError("invalid_auth")
+
+    def _resolve(self, channel: Any) -> str:
+        """The conversation id for `#name`, a user id (their DM) or a conversation id."""
+        if not channel or not isinstance(channel, str):
+            raise SlackError("channel_not_found")
+        if channel[0] in "UW" and channel[1:].isalnum() and channel.isupper():
+            return self._open_dm(channel)
+        if channel[0] in "CGD" and channel[1:].isalnum() and channel.isupper():
+            self._channels.setdefault(channel, {"id": channel, "is_channel": channel[0] == "C",
+                                                "is_im": channel[0] == "D"})
+            return channel
+        name = channel.lstrip("#")
+        cid = _stable_id("C", name)
+        self._channels.setdefault(cid, {"id": cid, "name": name, "is_channel": True,
+                                        "is_im": False, "is_member": True})
+        return cid
+
+    def _open_dm(self, user: str) -> str:
+        did = _stable_id("D", user)
+        self._channels.setdefault(did, {"id": did, "is_channel": False, "is_im": True,
+                                        "user": user, "is_open": True})
+        return did
+
+    def _next_ts(self) -> str:
+        self._last_ts_us = max(int(time.time() * 1_000_000), self._last_ts_us + 100)
+        sec, us = divmod(self._last_ts_us, 1_000_000)
+        return f"{sec}.{us:06d}"
+
+    def _find(self, channel: str, ts: Any) -> dict[str, Any]:
+        found = [m for m in self._messages.get(channel, []) if m["ts"] == ts]
+        if not found:
+            raise SlackError("message_not_found")
+        return found[0]
+
+    def _check_rate(self, channel: str) -> None:
+        buckets = [self._buckets.setdefault(channel, _Bucket(self.rate, 1 + self.burst))]
+        buckets += [self._workspace] if self._workspace else []
+        wait = max(b.wait() for b in buckets)
+        if wait > 0:
+            raise SlackError("ratelimited", 429, {"Retry-After": str(max(1, math.ceil(wait)))})
+        for bucket in buckets:
+            bucket.tokens -= 1
+
+    @staticmethod
+    def _check_content(params: dict[str, Any]) -> None:
+        text, blocks = params.get("text"), params.get("blocks")
+        if blocks is not None and (not isinstance(blocks, list) or len(blocks) > MAX_BLOCKS):
+            raise SlackError("invalid_blocks")
+        if text is not None and len(str(text)) > MAX_TEXT:
+            raise SlackError("msg_too_long")
+
+    @staticmethod
+    def _check_view(view: Any) -> dict[str, Any]:
+        if not isinstance(view, dict) or "type" not in view:
+            raise SlackError("invalid_arguments")
+        title = view.get("title")
+        title = title.get("text", "") if isinstance(title, dict) else title or ""
+        if len(title) > MAX_VIEW_TITLE or len(view.get("blocks") or []) > 100:
+            raise SlackError("invalid_arguments")
+        return view
+
+    def _store_view(self, view: dict[str, Any], view_id: str | None = None) -> dict[str, Any]:
+        if view_id is None:
+            self._view_seq += 1
+            view_id = f"V{self._view_seq:010d}"
+        stored = {**view, "id": view_id, "team_id": self.team_id, "hash": self._next_ts()}
+        self._views[view_id] = stored
+        return {"view": stored}
+
+    def _m_auth_test(self, p):
+        return {"url": "https://local.slack.invalid/", "team": "Local", "user": "conductor",
+                "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": self.bot_id}
+
+    def _m_chat_postMessage(self, p):
+        channel = self._resolve(p.get("channel"))
+        self._check_rate(channel)
+        if not p.get("text") and not p.get("blocks") and not p.get("attachments"):
+            raise SlackError("no_text")
+        self._check_content(p)
+        message = {"type": "message", "ts": self._next_ts(), "thread_ts": p.get("thread_ts"),
+                   "text": p.get("text") or "", "blocks": p.get("blocks"),
+                   "user": self.bot_user_id, "bot_id": self.bot_id}
+        if p.get("metadata"):
+            message["metadata"] = p["metadata"]
+        for parent in self._messages[channel]:
+            if message["thread_ts"] and parent["ts"] == message["thread_ts"]:
+                parent["reply_count"] = parent.get("reply_count", 0) + 1
+                parent["latest_reply"] = message["ts"]
+        self._messages[channel].append(message)
+        return {"channel": channel, "ts": message["ts"], "message": dict(message)}
+
+    def _m_chat_update(self, p):
+        channel = self._resolve(p.get("channel"))
+        message = self._find(channel, p.get("ts"))
+        self._check_content(p)
+        for key in ("text", "blocks"):
+            if key in p:
+                message[key] = p[key]
+        message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
+        return {"channel": channel, "ts": message["ts"], "text": message["text"],
+                "message": dict(message)}
+
+    def _m_chat_postEphemeral(self, p):
+        self._resolve(p.get("channel"))
+        if not p.get("user"):
+            raise SlackError("user_not_in_channel")
+        if not p.get("text") and not p.get("blocks"):
+            raise SlackError("no_text")
+        self._check_content(p)
+        return {"message_ts": self._next_ts()}
+
+    def _m_conversations_open(self, p):
+        users = [u for u in str(p.get("users") or "").split(",") if u]
+        if len(users) != 1:  # group DMs are not faked
+            raise SlackError("users_list_not_supplied")
+        return {"channel": {"id": self._open_dm(users[0])}}
+
+    def _visible(self, message: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:
+        shown = dict(message)
+        if str(p.get("include_all_metadata", "")).lower() not in ("true", "1"):
+            shown.pop("metadata", None)
+        return shown
+
+    def _m_conversations_history(self, p):
+        """Top-level messages, newest first, optionally newer than `oldest`."""
+        channel = self._resolve(p.get("channel"))
+        oldest = float(p.get("oldest") or 0)
+        found = [m for m in self._messages[channel]
+                 if float(m["ts"]) >= oldest and (not m.get("thread_ts") or m["thread_ts"] == m["ts"])]
+        return {"messages": [self._visible(m, p) for m in reversed(found)], "has_more": False}
+
+    def _m_conversations_replies(self, p):
+        """A thread: its parent, then its replies, oldest first."""
+        channel = self._resolve(p.get("channel"))
+        ts, oldest = p.get("ts"), float(p.get("oldest") or 0)
+        found = [m for m in self._messages[channel]
+                 if (m["ts"] == ts or m.get("thread_ts") == ts) and float(m["ts"]) >= oldest]
+        if not found:
+            raise SlackError("thread_not_found")
+        return {"messages": [self._visible(m, p) for m in found], "has_more": False}
+
+    def _m_conversations_info(self, p):
+        channel = p.get("channel")
+        if channel not in self._channels:
+            raise SlackError("channel_not_found")
+        return {"channel": dict(self._channels[channel])}
+
+    def _m_views_open(self, p):
+        if not p.get("trigger_id"):
+            raise SlackError("invalid_trigger_id")
+        return self._store_view(self._check_view(p.get("view")))
+
+    def _m_views_update(self, p):
+        view_id = p.get("view_id") or next(
+            (v["id"] for v in self._views.values()
+             if p.get("external_id") and v.get("external_id") == p.get("external_id")), None)
+        if view_id not in self._views:
+            raise SlackError("not_found")
+        return self._store_view(self._check_view(p.get("view")), view_id)
+
+    def _m_views_publish(self, p):
+        if not p.get("user_id"):
+            raise SlackError("invalid_arguments")
+        return self._store_view(self._check_view(p.get("view")))
+
+    def _m_users_info(self, p):
+        uid = p.get("user")
+        if uid not in self.users:
+            raise SlackError("user_not_found")
+        entry = self.users[uid]
+        tz = entry.get("tz", "UTC")
+        offset = datetime.now(ZoneInfo(tz)).utcoffset()
+        real_name = entry.get("real_name", uid)
+        user = {"id": uid, "team_id": self.team_id, "name": real_name.lower().replace(" ", "."),
+                "real_name": real_name, "tz": tz, "tz_label": tz,
+                "tz_offset": int(offset.total_seconds()) if offset else 0,
+                "is_bot": False, "deleted": False,
+                "profile": {"real_name": real_name, "display_name": real_name}}
+        return {"user": {**user, **entry}}
+
+    def _m_usergroups_users_list(self, p):
+        group = p.get("usergroup")
+        if group not in self.groups:
+            raise SlackError("no_such_subteam")
+        return {"users": list(self.groups[group])}
+
+    def _m_reactions_add(self, p):
+        message = self._find(self._resolve(p.get("channel")), p.get("timestamp"))
+        name = p.get("name")
+        if not name:
+            raise SlackError("invalid_name")
+        reactions = message.setdefault("reactions", [])
+        if any(r["name"] == name for r in reactions):
+            raise SlackError("already_reacted")
+        reactions.append({"name": name, "users": [self.bot_user_id], "count": 1})
+        return {}
