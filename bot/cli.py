@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 
 import click
 
@@ -130,6 +131,31 @@ def clock(workers: int) -> None:
     from bot.scheduling.process import run_clock
 
     sys.exit(run_clock(get_settings(), workers=workers))
+
+
+@main.command()
+@click.option("--workflows", "workflows_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder of workflow files (default: WORKFLOWS_DIR, workflows).")
+@click.option("--as", "as_user", default=None, help="Act as this person from the start (@name).")
+@click.option("--script", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Play the lines of FILE instead of a terminal; exit 1 when an :expect fails.")
+@click.option("--db", "database_url", default=None, help="Keep the rehearsal in this database (default: a throwaway SQLite file).")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"]), default=None,
+              help="Start the rehearsal's clock at this UTC time (default: now).")
+@click.option("--live-http", is_flag=True, help="Really send `http:` steps (default: made-up outputs, nothing sent).")
+@click.option("--color/--no-color", default=None, help="Colour (default: when the terminal has it).")
+def shell(workflows_dir: str | None, as_user: str | None, script: str | None, database_url: str | None,
+          start: datetime | None, live_http: bool, color: bool | None) -> None:
+    """Rehearse workflows in a local Slack at this terminal: no workspace, no tokens.
+
+    Type /conductor commands as any person, press buttons by number, fill forms, reply in
+    threads, and move time with :wait 2h. Type :help inside for everything.
+    """
+    from bot.shell.terminal import run_shell
+
+    sys.exit(run_shell(workflows_dir=workflows_dir or get_settings().workflows_dir, database_url=database_url,
+                       as_user=as_user, script=script, start=start.replace(tzinfo=UTC) if start else None,
+                       live_http=live_http, color=color))
 
 
 @main.group()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
+
 from slack_bolt import App
 from slack_sdk import WebClient
 
@@ -9,7 +11,7 @@ from bot.runtime import Runtime
 from bot.slack import actions, commands, events, views
 
 
-def build_app(runtime: Runtime, client: WebClient) -> App:
+def build_app(runtime: Runtime, client: WebClient, *, listener_executor: Executor | None = None) -> App:
     """A Bolt app that verifies Slack's signatures and acknowledges before working.
 
     Listeners are split the way Bolt intends for this: an `ack` function answers Slack at once
@@ -17,6 +19,9 @@ def build_app(runtime: Runtime, client: WebClient) -> App:
     `process_before_response=False` Bolt would instead poll for the ack every 10 ms, which
     adds about 10 ms to every answer.) Form submissions are answered after the engine decides,
     so that refused fields can be shown in the form; that decision takes milliseconds.
+
+    `listener_executor` runs the lazy functions (Bolt's own pool when None); the shell passes
+    one that can tell when all the work asked for is done.
     """
     secret = runtime.settings.slack_signing_secret
     if secret is None:
@@ -27,6 +32,7 @@ def build_app(runtime: Runtime, client: WebClient) -> App:
         request_verification_enabled=True,
         token_verification_enabled=False,  # the token is checked by the first API call instead
         process_before_response=True,
+        **({"listener_executor": listener_executor} if listener_executor is not None else {}),
     )
     for listeners in (commands, actions, views, events):
         listeners.register(app, runtime)
