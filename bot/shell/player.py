@@ -78,10 +78,11 @@ class Player:
     def play(self, line: str) -> list[str]:
         """Play one typed line; returns what to print. Raises ExpectationFailed or Stop."""
         text = line.strip()
+        steering = text == ":cancel" or text.startswith((":expect", ":seen"))
+        if self.form is not None and not steering:
+            return self._answer_field(line)
         if not text or text.startswith("# "):
             return []
-        if self.form is not None and text != ":cancel":
-            return self._answer_field(line)
         if text.startswith(":expect") or text.startswith(":seen"):
             return self._expect(text)
         self.recent = []

@@ -95,6 +95,7 @@ class RehearsalWorker(AutomationWorker):
             self.service.handle(dispatch.run_id, ev.AutomationSucceeded(
                 request.step_id, request.attempt, request.try_number, outputs))
             return
+        self.tell(f"{request.step_id}: runs (try {request.try_number})")
         super().run(dispatch)
 
     def _step(self, dispatch: Dispatch) -> AutomationStep | None:

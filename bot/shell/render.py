@@ -23,7 +23,7 @@ EMOJI_CHARS = {
     "red_circle": "●", "gear": "⚙", "fast_forward": "⏩", "construction": "🚧", "checkered_flag": "🏁",
     "alarm_clock": "⏰", "white_small_square": "▫", "wave": "👋", "twisted_rightwards_arrows": "🔀",
     "thumbsup": "👍", "tada": "🎉", "repeat": "🔁", "leftwards_arrow_with_hook": "↩", "information_source": "ℹ",
-    "hourglass_flowing_sand": "⏳", "grey_question": "❔", "ballot_box_with_check": "☑", "arrow_forward": "▶",
+    "hourglass_flowing_sand": "⏳", "grey_question": "❔", "ballot_box_with_check": "☑", "arrow_forward": "▶", "clock3": "🕒",
 }
 STRIKE = re.compile(r"(?<![\w~])~(?=\S)([^~\n]+?)(?<=\S)~(?![\w~])")
 
@@ -91,6 +91,8 @@ def mrkdwn(text: str, names: Names, style: Style) -> str:
             return style.mention("@" + target[1:])
         return f"{label} ({target})" if label and label != target else target
 
+    # A quote (`>` at a line's start, escaped by then) reads as a bar, as Slack draws it.
+    text = re.sub(r"(?m)^&gt;\s?", "│ ", text)
     shown = ENTITY.sub(entity, text)
     shown = BOLD.sub(lambda m: style.bold(m.group(1)), shown)
     shown = STRIKE.sub(lambda m: style.dim(m.group(1)), shown)

@@ -47,8 +47,8 @@ def play_script(player: Player, lines: Iterable[str], write: Callable[[list[str]
     """Play each line, echoing it; 1 at the first failed expectation, else 0."""
     for number, line in enumerate(lines, 1):
         text = line.rstrip("\n")
-        if not text.strip() or text.lstrip().startswith("#"):
-            continue
+        if text.lstrip().startswith("#") or not text.strip() and player.form is None:
+            continue  # (an empty line in a form answers the field: left empty)
         write([player.style.dim(f"{player.prompt()}{text}")])
         try:
             write(player.play(text))
