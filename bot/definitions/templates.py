@@ -8,6 +8,8 @@ secret's value after rendering, so a secret never passes through a template.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,9 +26,22 @@ WORKFLOW_ATTRIBUTES = ("id", "name")
 ROOT_NAMES = ("inputs", "steps", "run", "workflow")
 
 
+class WorkflowEnvironment(ImmutableSandboxedEnvironment):
+    """Names in workflow data come first: `steps.copy` is the step called `copy`, not the
+    `dict.copy` method (Jinja's `.` tries attributes before items)."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Mapping):
+            try:
+                return obj[attribute]
+            except (KeyError, TypeError):
+                pass
+        return super().getattr(obj, attribute)
+
+
 def make_environment() -> ImmutableSandboxedEnvironment:
     """The one Jinja environment: sandboxed, immutable, no autoescape (output is Slack text)."""
-    return ImmutableSandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
+    return WorkflowEnvironment(undefined=ChainableUndefined, autoescape=False)
 
 
 _ENV = make_environment()

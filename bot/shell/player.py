@@ -25,7 +25,8 @@ from bot.store.models import Run
 
 HELP = """\
   /conductor <command>        as the acting person (try /conductor help)
-  <number>  or  :press <n|label>   press a button
+  <number>  or  :press <n|label> [on "text"]   press a button (the newest with
+                              that label, on a message containing text)
   :as @name                   act as someone else        :people   who is here
   :reply <run|workflow|last> <text>   answer in a run's thread
   :dm <text>                  write to Conductor in a DM (stand-up answers)
@@ -43,6 +44,11 @@ CHANNEL = re.compile(r"(?<![<\w])#([a-z0-9][a-z0-9_-]*)")
 
 class ExpectationFailed(AssertionError):
     """An `:expect` or `:seen` that did not hold; the message says what was there instead."""
+
+
+class LineError(Exception):
+    """A line the shell cannot play (an unknown person, a button not on screen...): said to the
+    person at a terminal; a script stops there."""
 
 
 class Stop(Exception):
@@ -95,17 +101,18 @@ class Player:
                 verb, _, rest = text[1:].partition(" ")
                 handler = getattr(self, "_do_" + verb.replace("-", "_"), None)
                 if handler is None:
-                    return [self.style.error(f"no such shell command :{verb}; :help lists them")]
+                    raise LineError(f"no such shell command :{verb}; :help lists them")
                 return handler(rest.strip())
         except (CastError, WaitError, ValueError) as exc:
-            return [self.style.error(str(exc))]
-        return [self.style.error("type /conductor …, a button number, or a :command (:help)")]
+            raise LineError(str(exc)) from None
+        raise LineError("type /conductor …, a button number, or a :command (:help)")
 
     # --- what the app shows -----------------------------------------------------------------
     def _show(self, items: list[Shown]) -> list[str]:
         out: list[str] = []
         for note in self.session.tellings:
             out.append(self.style.dim(f"  ⏱ {note}"))
+            self.recent.append(Shown([], note))
         self.session.tellings.clear()
         for item in items:
             out.extend(item.lines)
@@ -158,7 +165,7 @@ class Player:
         answer = s.requests.command(user=s.user.id, user_name=s.user.name, channel=s.channel_id(DEFAULT_CHANNEL),
                                     text=self._slack_text(text), trigger_id=trigger)
         if answer.status != 200:
-            return [self.style.error(f"Slack would show: the app answered HTTP {answer.status}")]
+            raise LineError(f"the app answered HTTP {answer.status}")
         return self._after(trigger)
 
     def _button(self, which: str) -> Button:
@@ -167,10 +174,12 @@ class Player:
             if int(which) not in buttons:
                 raise ValueError(f"no button [{which}] on screen")
             return buttons[int(which)]
-        wanted = which.strip().strip('"').lower()
+        label, _, context = which.partition(" on ")
+        wanted, near = label.strip().strip('"').lower(), context.strip().strip('"').lower()
         for number in sorted(buttons, reverse=True):
-            if buttons[number].label.lower() == wanted:
-                return buttons[number]
+            button = buttons[number]
+            if button.label.lower() == wanted and near in button.context.lower():
+                return button
         raise ValueError(f"no button labelled {which!r} on screen")
 
     def _press(self, which: str) -> list[str]:
@@ -182,7 +191,7 @@ class Player:
                                   action=action, trigger_id=trigger, view=action.get("view"))
         out = [self.style.dim(f"  @{s.user.name} pressed [{button.label}]")]
         if answer.status != 200:
-            return out + [self.style.error(f"the app answered HTTP {answer.status}")]
+            raise LineError(f"the app answered HTTP {answer.status}")
         return out + self._after(trigger)
 
     def _answer_field(self, line: str) -> list[str]:
@@ -208,7 +217,7 @@ class Player:
             return [self.style.error("  The form was not accepted:")] + self._field_prompt()
         self.form = None
         if answer.status != 200:
-            return [self.style.error(f"  the app answered HTTP {answer.status}; the form stays unsent")]
+            raise LineError(f"the app answered HTTP {answer.status}; the form was not taken")
         return [self.style.dim("  (form sent)")] + self._after()
 
     def _do_cancel(self, rest: str) -> list[str]:
@@ -258,7 +267,7 @@ class Player:
         out = self._after()
         home = s.workspace.homes.get(s.user.id)
         if home is None:
-            return out + [self.style.error("App Home did not open")]
+            raise LineError("App Home did not open")
         return out + self._show([s.screen.view(f"App Home of @{s.user.name}", home, numbered=True)])
 
     # --- steering the rehearsal -------------------------------------------------------------

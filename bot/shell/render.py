@@ -71,6 +71,7 @@ class Button:
     number: int
     label: str
     action: dict[str, Any]
+    context: str = ""  # the plain text of the message or view it is on
 
 
 def mrkdwn(text: str, names: Names, style: Style) -> str:
@@ -116,6 +117,10 @@ class Numbering:
     def __init__(self) -> None:
         self.buttons: dict[int, Button] = {}
         self._next = 1
+
+    @property
+    def next_number(self) -> int:
+        return self._next
 
     def add(self, label: str, action: dict[str, Any]) -> Button:
         button = Button(self._next, label, action)

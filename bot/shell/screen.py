@@ -69,9 +69,12 @@ class Screen:
 
     # --- pieces -----------------------------------------------------------------------------
     def _item(self, heading: str, message: dict[str, Any], where: dict[str, Any] | None) -> Shown:
+        first = self.numbering.next_number
         body = message_lines(message, self.names, self.style, self.numbering if where is not None else None,
                              where or {})
         plain_body = message_lines(message, self.names, Style(), None, {})
+        for number in range(first, self.numbering.next_number):
+            self.numbering.buttons[number].context = "\n".join(plain_body)
         stamp = self.now().astimezone(ZoneInfo(self.tz())).strftime("%a %d %b %H:%M")
         top = f"{RULE * 2} {heading} {RULE * 2} {stamp}"
         return Shown([self.style.dim(top)] + ["  " + line for line in body],

@@ -116,6 +116,9 @@ class Session:
         return self.workspace.channel_id(name)
 
     def close(self) -> None:
+        self.executor.wait_idle(timeout=5)
+        # Let the request threads finish before the server closes under them.
+        self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
         self._server.close()
         self.executor.shutdown(wait=True)
         self.rehearsal.worker.shutdown(wait=True)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TextIO
 
-from bot.shell.player import ExpectationFailed, Player, Stop
+from bot.shell.player import ExpectationFailed, LineError, Player, Stop
 from bot.shell.session import Session
 
 log = logging.getLogger("conductor.shell")
@@ -52,7 +52,7 @@ def play_script(player: Player, lines: Iterable[str], write: Callable[[list[str]
         write([player.style.dim(f"{player.prompt()}{text}")])
         try:
             write(player.play(text))
-        except ExpectationFailed as exc:
+        except (ExpectationFailed, LineError) as exc:
             write([player.style.error(f"{name}:{number}: {exc}")])
             return 1
         except Stop:
@@ -72,7 +72,7 @@ def _interactive(player: Player, write: Callable[[list[str]], None], read: Calla
             return 0
         try:
             write(player.play(line))
-        except ExpectationFailed as exc:
+        except (ExpectationFailed, LineError) as exc:
             write([player.style.error(str(exc))])
         except Stop:
             return 0

@@ -58,3 +58,11 @@ def test_parse_reports_syntax_errors_and_unknown_filters():
     assert "not closed with `}}`" in parse("{{ x ")[1].message
     error = parse("{{ inputs.x | uppr }}")[1]
     assert (error.code, error.message) == ("E302", "unknown filter `uppr` (did you mean `upper`?)")
+
+
+def test_a_step_named_like_a_dict_method_is_the_step():
+    # `steps.copy` once rendered as the `dict.copy` method's missing attribute: empty text.
+    context = {"steps": {"copy": {"outputs": {"doc": "https://docs.example.com/a"}},
+                         "items": {"outputs": {"n": 3}}}}
+    assert render("{{ steps.copy.outputs.doc }} / {{ steps.items.outputs.n }}", context) == \
+        "https://docs.example.com/a / 3"
