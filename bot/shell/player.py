@@ -108,6 +108,11 @@ class Player:
         raise LineError("type /conductor …, a button number, or a :command (:help)")
 
     # --- what the app shows -----------------------------------------------------------------
+    def _note(self, text: str) -> str:
+        """A line about the form in hand, which `:seen` can check too."""
+        self.recent.append(Shown([], text))
+        return self.style.error(f"  {text}")
+
     def _show(self, items: list[Shown]) -> list[str]:
         out: list[str] = []
         for note in self.session.tellings:
@@ -201,7 +206,7 @@ class Player:
         try:
             self.form.answer(line, lookup)
         except FieldAnswerError as exc:
-            return [self.style.error(f"  ! {exc}")] + self._field_prompt()
+            return [self._note(f"! {exc}")] + self._field_prompt()
         if not self.form.done:
             return self._field_prompt()
         return self._submit()
@@ -213,8 +218,10 @@ class Player:
         answer = s.requests.submit(user=s.user.id, view=self.form.view, values=self.form.values)
         body = answer.json() or {}
         if answer.status == 200 and body.get("response_action") == "errors":
-            self.form.refused(body.get("errors") or {})
-            return [self.style.error("  The form was not accepted:")] + self._field_prompt()
+            errors = body.get("errors") or {}
+            self.form.refused(errors)
+            said = "; ".join(f"{field}: {why}" for field, why in errors.items())
+            return [self._note(f"The form was not accepted ({said})")] + self._field_prompt()
         self.form = None
         if answer.status != 200:
             raise LineError(f"the app answered HTTP {answer.status}; the form was not taken")
@@ -328,7 +335,7 @@ class Player:
             raise ExpectationFailed(f':{verb} needs a text, like :{verb} "Approved"')
         pool = [self.last] if verb == "expect" and self.last else self.recent if verb == "seen" else []
         if any(wanted.lower() in item.plain.lower() for item in pool):
-            return [self.style.good(f"  ✓ {wanted}")]
+            return [self.style.good(f"  ✔ {wanted}")]
         shown = "\n".join(item.plain for item in pool) or "(nothing)"
         where = "the last message" if verb == "expect" else "what was shown since the last action"
         raise ExpectationFailed(f"expected {wanted!r} in {where}, which was:\n{shown}")

@@ -62,6 +62,7 @@ class Names:
 
     user: Callable[[str], str]
     channel: Callable[[str], str]
+    group: Callable[[str], str] = lambda group_id: group_id
 
 
 @dataclass
@@ -85,7 +86,7 @@ def mrkdwn(text: str, names: Names, style: Style) -> str:
         if target.startswith("#"):
             return style.mention("#" + (label or names.channel(target[1:])))
         if target.startswith("!subteam^"):
-            return style.mention(label or "@" + target[9:])
+            return style.mention(label or "@" + names.group(target[9:]))
         if target.startswith("!date^"):
             return label or target
         if target.startswith("!"):
@@ -93,7 +94,7 @@ def mrkdwn(text: str, names: Names, style: Style) -> str:
         return f"{label} ({target})" if label and label != target else target
 
     # A quote (`>` at a line's start, escaped by then) reads as a bar, as Slack draws it.
-    text = re.sub(r"(?m)^&gt;\s?", "│ ", text)
+    text = re.sub(r"(?m)^(&gt;|>)\s?", "│ ", text)
     shown = ENTITY.sub(entity, text)
     shown = BOLD.sub(lambda m: style.bold(m.group(1)), shown)
     shown = STRIKE.sub(lambda m: style.dim(m.group(1)), shown)

@@ -102,7 +102,7 @@ class Session:
                                    self.executor.wait_idle)
         self.user = next(iter(self.cast.people.values()))
         self.style = Style(color)
-        self.names = Names(user=self.cast.name_of, channel=self._channel_name)
+        self.names = Names(user=self.cast.name_of, channel=self._channel_name, group=self.cast.group_name)
         self.screen = Screen(self.workspace, self.names, self.style, Numbering(), self.clock, lambda: self.user.tz)
         self.problems = [p.format() for p in self.runtime.catalog.problems]
 

@@ -3,6 +3,9 @@ field (`response_action: errors`) and the form stays open, so nothing typed is l
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import logging
 from typing import Any
 
@@ -41,7 +44,10 @@ def register(app: App, runtime: Runtime) -> None:
             def listener(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
                 meta = a.parse_metadata(view.get("private_metadata"))
                 user = body["user"]["id"]
-                key = f"view:{view.get('id')}:{view.get('hash')}"
+                # Slack re-sends a submission with the same values; a person correcting a
+                # refused form sends the same view (same id and hash) with other values.
+                values = json.dumps(view.get("state", {}).get("values"), sort_keys=True, default=str)
+                key = f"view:{view.get('id')}:{view.get('hash')}:{hashlib.sha256(values.encode()).hexdigest()[:16]}"
                 try:
                     errors, note = handler(meta, view["state"]["values"], user, key)
                 except Exception:  # noqa: BLE001 - never a traceback to a person
