@@ -16,6 +16,6 @@ def test_error_table_lists_every_code_with_its_meaning():
 
 
 def test_the_two_set_up_commands_are_there():
-    assert "pip install -e . && conductor validate" in README
+    assert "pip install -e . && conductor shell" in README
     assert "pip install -e '.[test]' && python -m pytest" in README
     assert "pip install -e '.[test]' && python -m pytest" in (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()

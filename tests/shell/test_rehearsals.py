@@ -94,3 +94,29 @@ def test_an_edited_workflow_is_rehearsed_before_it_reaches_the_team(tmp_path):
                       ":as @finance\n:press Approve\n:seen \"The run is complete\"\n")
     status, output = rehearse(script, MONDAY, workflows=str(folder))
     assert status == 0, output
+
+
+def tour_lines(readme: str) -> list[str]:
+    """The lines the README's tour tells a person to type, in order."""
+    tour = readme.split("## A two-minute tour", 1)[1].split("### Rehearse your own workflow", 1)[0]
+    typed: list[str] = []
+    for block in tour.split("```text")[1:]:
+        for line in block.split("```", 1)[0].splitlines():
+            if line.startswith("  > "):
+                typed.append(line[4:])
+            elif "> " in line and not line.startswith(" "):
+                typed.append(line.split("> ", 1)[1])
+    return typed
+
+
+def test_the_readme_tour_is_true(tmp_path):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    lines = tour_lines(readme)
+    assert lines[0].startswith("/conductor start blog-article") and ":press Take over" in lines
+    script = tmp_path / "tour.txt"
+    script.write_text("\n".join(lines + [':seen "Publish done by @webops"']) + "\n")
+    status, output = rehearse(script, MONDAY)
+    assert status == 0, output[-3000:]
+    assert "type a link starting with https://" in output
+    assert "Automation failed: Publish" in output
+    assert output.count("The run is complete") == 2

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 import urllib.error
@@ -11,12 +9,13 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from bot.localslack.requests import sign as slack_signature
+
 SIGNING_SECRET = "test-signing-secret"
 
 
 def sign(body: bytes, timestamp: int, secret: str = SIGNING_SECRET) -> str:
-    base = b"v0:" + str(timestamp).encode() + b":" + body
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return slack_signature(body, timestamp, secret)
 
 
 def post(url: str, body: bytes, content_type: str, *, timestamp: int | None = None, signature: str | None = None,
