@@ -161,14 +161,20 @@ class Clock:
                 job.remove()
 
     def start_scheduled(self, workflow_id: str, index: int) -> Result | None:
-        workflow = self.versions.current(workflow_id).workflow
-        entry = workflow.on.schedule[index]
-        held = take_scheduled_turn(self.service.engine, workflow_id)
-        if held is not None:  # a lead paused it, or asked to skip this one
-            log.info("scheduled run of %s not started: %s", workflow_id, held)
-            return None
-        # Cron fires at most once a minute: the minute names the run, so two clocks start one.
-        minute = self.now().replace(second=0, microsecond=0).isoformat()
-        result = self.service.start(workflow_id, None, dict(entry.with_), key=f"schedule:{workflow_id}:{index}:{minute}")
-        log.info("scheduled run of %s: %s", workflow_id, result.status)
-        return result
+        return start_scheduled_run(self.service, self.versions, workflow_id, index, self.now())
+
+
+def start_scheduled_run(service: ConductorService, versions: WorkflowVersions, workflow_id: str, index: int,
+                        now: datetime) -> Result | None:
+    """Start the run an `on.schedule` entry asks for at `now`, unless a lead paused the
+    schedule or asked to skip this one (then None)."""
+    entry = versions.current(workflow_id).workflow.on.schedule[index]
+    held = take_scheduled_turn(service.engine, workflow_id)
+    if held is not None:
+        log.info("scheduled run of %s not started: %s", workflow_id, held)
+        return None
+    # Cron fires at most once a minute: the minute names the run, so two clocks start one.
+    minute = now.replace(second=0, microsecond=0).isoformat()
+    result = service.start(workflow_id, None, dict(entry.with_), key=f"schedule:{workflow_id}:{index}:{minute}")
+    log.info("scheduled run of %s: %s", workflow_id, result.status)
+    return result

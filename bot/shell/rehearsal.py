@@ -20,10 +20,9 @@ from sqlalchemy import func, select
 from bot.definitions.fields import FieldSpec
 from bot.definitions.steps import AutomationStep
 from bot.engine import events as ev
-from bot.engine.schedules import take_scheduled_turn
 from bot.engine.service import ConductorService, Dispatch
 from bot.engine.versions import WorkflowVersions
-from bot.scheduling.clock import schedule_trigger
+from bot.scheduling.clock import schedule_trigger, start_scheduled_run
 from bot.scheduling.worker import AutomationWorker
 from bot.slack.messenger import Messenger
 from bot.store.models import Timer
@@ -205,11 +204,7 @@ class Rehearsal:
             if due is None or due.astimezone(UTC) != moment or (workflow_id, index, moment) in self._scheduled_fired:
                 continue
             self._scheduled_fired.add((workflow_id, index, moment))
-            held = take_scheduled_turn(self.service.engine, workflow_id)
-            if held is not None:
-                self.worker.tell(f"scheduled run of {workflow_id} not started: {held}")
-                continue
-            entry = self.versions.current(workflow_id).workflow.on.schedule[index]
-            minute = moment.replace(second=0, microsecond=0).isoformat()
-            self.service.start(workflow_id, None, dict(entry.with_), key=f"schedule:{workflow_id}:{index}:{minute}")
-            self.worker.tell(f"scheduled run of {workflow_id} started ({entry.cron})")
+            cron = self.versions.current(workflow_id).workflow.on.schedule[index].cron
+            started = start_scheduled_run(self.service, self.versions, workflow_id, index, moment)
+            self.worker.tell(f"scheduled run of {workflow_id} ({cron}) "
+                             + ("started" if started is not None else "not started: the schedule is paused or skipped"))
