@@ -305,8 +305,9 @@ class Player:
     def _do_wait(self, rest: str) -> list[str]:
         s = self.session
         target = wait_target(rest, s.clock(), s.user.tz)
-        stops = s.rehearsal.advance(target)
-        out = self._show(s.screen.news())
+        out: list[str] = []
+        stops = s.rehearsal.advance(target, after_each=lambda: out.extend(self._show(s.screen.news())))
+        out += self._show(s.screen.news())
         return out + [self.style.dim(f"  ⏱ now {self._time()} ({stops} moment(s) fell due)")]
 
     def _do_fail(self, rest: str) -> list[str]:

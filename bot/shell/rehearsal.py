@@ -152,9 +152,10 @@ class Rehearsal:
                 return
         log.warning("stopped settling after %d rounds: something loops without waiting", MAX_ROUNDS)
 
-    def advance(self, target: datetime) -> int:
-        """Move to `target`, stopping at every moment something falls due. Returns how many
-        such moments there were."""
+    def advance(self, target: datetime, after_each: Callable[[], None] = lambda: None) -> int:
+        """Move to `target`, stopping at every moment something falls due (`after_each` is
+        called there, to show what happened when it happened). Returns how many such moments
+        there were."""
         stops = 0
         self.settle()
         while True:
@@ -165,6 +166,7 @@ class Rehearsal:
             self.clock.move_to(moment)
             self._start_scheduled(moment)
             self.settle()
+            after_each()
             stops += 1
         self.clock.move_to(target)
         self.settle()
