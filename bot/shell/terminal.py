@@ -37,6 +37,7 @@ def run_shell(*, workflows_dir: str, database_url: str | None, as_user: str | No
             session.user = session.cast.find(as_user)
         write = _writer(out)
         if script is not None:
+            write([player.style.error(problem) for problem in session.problems])
             with open(script, encoding="utf-8") as lines:
                 return play_script(player, lines, write, name=script)
         write(player.welcome())
