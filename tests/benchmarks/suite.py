@@ -1,0 +1,162 @@
+"""Every benchmark, one after the other in this process, each in a fresh temporary folder
+and database, turned into the rows of one table.
+
+The measuring is the benchmarks' own (`measure` / `run` in each script); this module only
+chooses sizes, runs them in a sensible order and says what each figure is compared with.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from tests.benchmarks import clock_timers, engine_throughput, slack_ack, standup_fanout
+from tests.benchmarks.table import Row, Target
+
+T = TypeVar("T")
+ZERO = Target("=", 0)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How big each benchmark is. FULL is what the README quotes."""
+
+    name: str
+    engine_runs: int = 200
+    engine_steps: int = 10
+    engine_commits: int = 2000  # bare one-row commits timed for the baseline
+    clock_timers: int = 10_000
+    clock_spread: float = 60.0  # seconds the timers fall due over
+    clock_lead: float = 15.0  # seconds between setting the timers up and the first one due
+    clock_idle: float = 20.0  # seconds of idle CPU measurement
+    ack_rate: float = 100.0  # requests per second
+    ack_seconds: float = 10.0
+    fanout_people: int = 1000
+    fanout_workspace_rate: float = 50.0  # messages per second the fake Slack allows a workspace
+
+
+FULL = Sizes("full")
+QUICK = Sizes("quick", engine_runs=40, engine_commits=400, clock_timers=1000, clock_spread=5, clock_lead=3,
+              clock_idle=3, ack_rate=100, ack_seconds=3, fanout_people=200)
+TINY = Sizes("tiny", engine_runs=5, engine_steps=5, engine_commits=100, clock_timers=100, clock_spread=1,
+             clock_lead=1, clock_idle=0.5, ack_rate=40, ack_seconds=0.5, fanout_people=20, fanout_workspace_rate=200)
+PRESETS = {sizes.name: sizes for sizes in (FULL, QUICK, TINY)}
+
+DATABASES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
+def expected_keys(postgres: bool) -> list[str]:
+    """The key of every row the table has, in order."""
+    engine = ["ms_per_step_median", "ms_per_step_p99", "transitions_per_s", "runs_lost"]
+    names = ["sqlite", "postgresql"] if postgres else ["sqlite"]
+    return [
+        *(f"engine.{db}.{figure}" for db in names for figure in engine),
+        "clock.lateness_p50", "clock.lateness_p99", "clock.lateness_max", "clock.idle_cpu", "clock.rss",
+        "clock.lost", "clock.doubled",
+        "ack.median", "ack.p99", "ack.max", "ack.missed",
+        "fanout.seconds", "fanout.lost", "fanout.doubled", "fanout.ratelimited",
+    ]
+
+
+def collect(sizes: Sizes, postgres_url: str | None = None, *,
+            progress: Callable[[str], None] | None = None) -> list[Row]:
+    """Run every benchmark at `sizes` and return the table's rows (PostgreSQL rows only with
+    `postgres_url`). The clock goes first, so its memory and idle CPU are not those of the
+    benchmarks before it."""
+    say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+    s = sizes
+    say(f"clock: {s.clock_timers:,} timers over {s.clock_spread:g} s, {s.clock_idle:g} s idle ...")
+    clock = _fresh(lambda w: clock_timers.measure(s.clock_timers, s.clock_spread, s.clock_idle,
+                                                  lead=s.clock_lead, workdir=w))
+    databases = "SQLite and PostgreSQL" if postgres_url else "SQLite"
+    say(f"engine: {s.engine_runs} runs x {s.engine_steps} automated steps on {databases} ...")
+    engine = _fresh(lambda w: engine_throughput.measure(s.engine_runs, s.engine_steps, commits=s.engine_commits,
+                                                        postgres_url=postgres_url, workdir=w))
+    say(f"Slack acks: {s.ack_rate:g} requests/s for {s.ack_seconds:g} s, Conductor and stock Bolt ...")
+    ack = _fresh(lambda w: slack_ack.measure(s.ack_rate, s.ack_seconds, workdir=w))
+    say(f"stand-up fan-out: {s.fanout_people:,} people at {s.fanout_workspace_rate:g} messages/s ...")
+    fanout = _fresh(lambda w: standup_fanout.run(s.fanout_people, s.fanout_workspace_rate,
+                                                 crash_after=s.fanout_people // 2, workdir=w))
+    return [*(row for figures in engine for row in engine_rows(figures)), *clock_rows(clock),
+            *ack_rows(ack), *fanout_rows(fanout, s)]
+
+
+def _fresh(benchmark: Callable[[Path], T]) -> T:
+    with _scratch() as workdir:
+        return benchmark(workdir)
+
+
+@contextmanager
+def _scratch() -> Iterator[Path]:
+    # Late deliveries of an app being shut down may still touch the folder: never fail on cleanup.
+    with tempfile.TemporaryDirectory(prefix="conductor-bench-", ignore_cleanup_errors=True) as folder:
+        try:
+            yield Path(folder)
+        finally:
+            gc.collect()
+
+
+def engine_rows(f: engine_throughput.EngineFigures) -> list[Row]:
+    db = DATABASES[f.database]
+    size = f"{f.runs} runs x {f.steps} steps"
+    decision = "pure `advance`, no database"
+    target = Target("≤", engine_throughput.TARGET_MS_PER_STEP_SQLITE, "ms") if f.database == "sqlite" else None
+    return [
+        Row(f"engine.{f.database}.ms_per_step_median", f"engine ms per automated step, median ({db}; {size})",
+            f.ms_per_step_median, "ms", target, f.decision.ms_median, decision),
+        Row(f"engine.{f.database}.ms_per_step_p99", f"engine ms per automated step, p99 ({db})",
+            f.ms_per_step_p99, "ms", None, f.decision.ms_p99, decision),
+        Row(f"engine.{f.database}.transitions_per_s", f"durable transitions/s ({db})",
+            f.transitions_per_s, "/s", None, 1000 / f.baseline_commit_ms, "bare one-row commits"),
+        Row(f"engine.{f.database}.runs_lost", f"engine runs not completed ({db})", f.lost, "", ZERO),
+    ]
+
+
+def clock_rows(f: clock_timers.ClockFigures) -> list[Row]:
+    size = f"{f.timers:,} timers over {f.spread:g} s"
+    bare = "bare APScheduler"
+    return [
+        Row("clock.lateness_p50", f"clock timer lateness p50 ({size}, SQLite)", f.lateness.p50, "s",
+            None, f.bare.p50, bare),
+        Row("clock.lateness_p99", "clock timer lateness p99", f.lateness.p99, "s",
+            Target("≤", clock_timers.TARGET_P99_S, "s"), f.bare.p99, bare),
+        Row("clock.lateness_max", "clock timer lateness max", f.lateness.max, "s", None, f.bare.max, bare),
+        Row("clock.idle_cpu", f"clock idle CPU, % of one core ({f.idle_seconds:g} s)", f.idle_cpu_percent, "%",
+            Target("<", clock_timers.TARGET_IDLE_CPU_PERCENT, "%")),
+        Row("clock.rss", "resident memory with the timers fired", f.rss_after_mb, "MB",
+            Target("≤", clock_timers.TARGET_RSS_MB, "MB"), f.rss_before_mb, "before the clock started"),
+        Row("clock.lost", "clock timers lost", f.lost, "", ZERO),
+        Row("clock.doubled", "clock timers doubled", f.doubled, "", ZERO),
+    ]
+
+
+def ack_rows(f: slack_ack.AckFigures) -> list[Row]:
+    ours, stock = f.conductor, f.stock
+    bolt = "stock Bolt"
+    return [
+        Row("ack.median", f"Slack ack median ({f.rate:g} requests/s for {f.seconds:g} s)", ours.median_ms, "ms",
+            Target("≤", slack_ack.TARGET_MEDIAN_MS, "ms"), stock.median_ms, bolt),
+        Row("ack.p99", "Slack ack p99", ours.p99_ms, "ms",
+            Target("≤", slack_ack.TARGET_P99_MS, "ms"), stock.p99_ms, bolt),
+        Row("ack.max", "Slack ack max", ours.max_ms, "ms", None, stock.max_ms, bolt),
+        Row("ack.missed", f"Slack requests unanswered or over 3 s (of {ours.sent:,})", ours.missed, "", ZERO),
+    ]
+
+
+def fanout_rows(f: standup_fanout.FanoutFigures, sizes: Sizes) -> list[Row]:
+    people, rate = sizes.fanout_people, sizes.fanout_workspace_rate
+    ratio = standup_fanout.TARGET_RATIO_TO_FLOOR
+    target = Target("≤", float(f"{ratio * f['floor']:.3g}"), "s", f"{ratio:g}x the floor")
+    return [
+        Row("fanout.seconds", f"stand-up fan-out, {people:,} people at {rate:g} messages/s, crash midway",
+            f["elapsed"], "s", target, f["floor"], "rate-limit floor"),
+        Row("fanout.lost", "stand-up prompts lost", f["lost"], "", ZERO),
+        Row("fanout.doubled", "stand-up prompts doubled", f["doubled"], "", ZERO),
+        Row("fanout.ratelimited", "stand-up 429 answers from Slack", f["ratelimited"]),
+    ]
