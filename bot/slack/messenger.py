@@ -4,16 +4,21 @@ The engine writes every message as an outbox row in the transaction that caused 
 sends them. Rules:
 
 - Per channel, rows go out in the order they were written; a later row waits for an earlier
-  one (so a thread never shows a reply before its question).
+  one (so a thread never shows a reply before its question). A channel is one lane however
+  rows name it: a run's thread rows follow the run's channel (`#name` until the header is
+  posted, Slack's id after), and a name Slack has answered for maps to its id.
 - About one message per second per channel, with a short burst (a token bucket), as Slack
   asks of `chat.postMessage`; a 429 pauses that channel for its `Retry-After`.
 - 5xx answers, timeouts and network errors are retried with exponential backoff (capped at
   five minutes); errors another try cannot fix (`channel_not_found`, `invalid_blocks`, ...) mark
   the row failed with Slack's error, for people to see.
 - Exactly once: a row is marked `sending` (committed) before the call and `sent` with its `ts`
-  after. Each post carries the row's key in Slack message metadata, so a row found `sending`
-  after a crash is looked up in the channel's history: found, it is marked sent; not found,
-  it is sent again.
+  after. Each post carries the row's key in Slack message metadata. A post whose fate is
+  unknown (left `sending` by a crash, a 5xx, a timeout: Slack may have taken it) is marked
+  unconfirmed and looked up in the channel's history before it is sent again: found, it is
+  marked sent; not found, it is sent. After a timeout the first look waits a few client
+  timeouts, as Slack may still apply a call it did not answer. (Slack takes no idempotency
+  key, so a call Slack holds even longer and then applies would still show twice.)
 - The run's first message (`run_started`) is its header; its `ts` becomes the run's thread, and
   header updates edit it in place (several pending updates of one run are sent as one).
 """
@@ -42,6 +47,10 @@ METADATA_TYPE = "conductor_message"
 MAX_BACKOFF_SECONDS = 300
 # Errors worth trying again; anything else Slack says is final for that message.
 TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+# The error of a post Slack may have taken without telling us: look for it before posting again.
+UNCONFIRMED = "unconfirmed: "
+# A call the client gave up on is looked for after this many client timeouts.
+UNANSWERED_WAIT_TIMEOUTS = 3
 
 
 @dataclass
@@ -74,6 +83,7 @@ class Messenger:
         rate: float = 1.0,
         burst: int = 1,
         workspace_rate: float | None = None,
+        backoff_seconds: float = 1.0,
     ):
         """`render(payload, context)` turns an outbox payload into `{"text", "blocks"}`;
         context carries the run's workflow and state when the payload belongs to a run."""
@@ -83,46 +93,45 @@ class Messenger:
         self.render = render
         self.clock = clock
         self.rate, self.burst = rate, burst
+        self.backoff_seconds = backoff_seconds  # the first retry's wait; it doubles with each try
         self.buckets: dict[str, TokenBucket] = {}
         # Across all channels (DMs are channels too): a stand-up's fan-out must not flood Slack.
         self.workspace = TokenBucket(workspace_rate, 1, 2.0) if workspace_rate else None
         self.paused_until: dict[str, datetime] = {}
+        self.lanes: dict[str, str] = {}  # a channel's `#name` (or a user's DM) -> Slack's channel id
         self.dm_channels: dict[str, str] = {}
         self.throttled = False
 
     # --- the loop ------------------------------------------------------------------------------
     def recover(self) -> int:
-        """Settle rows left `sending` by a crash: sent if Slack has them, else pending again."""
-        settled = 0
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(OUTBOX).where(OUTBOX.c.status == "sending")).mappings().all()
-        for row in rows:
-            try:
-                # An edit can simply be made again; a post must not be doubled.
-                ts = None if row["kind"] == "update" else self._find_sent(row)
-            except Exception:  # noqa: BLE001 - cannot tell yet: leave it `sending`, ask next time
-                log.warning("could not check whether outbox message %s reached Slack", row["id"])
-                continue
-            with self.engine.begin() as conn:
-                if ts is not None:
-                    self._mark_sent(conn, row, ts, None)
-                else:
-                    conn.execute(update(OUTBOX).where(OUTBOX.c.id == row["id"]).values(status="pending"))
-            settled += 1
-        return settled
+        """Rows left `sending` by a crash go back in line: an edit is simply made again; a post
+        is unconfirmed, looked for in Slack before it is sent again (see `send`)."""
+        with self.engine.begin() as conn:
+            edits = conn.execute(update(OUTBOX).where(OUTBOX.c.status == "sending", OUTBOX.c.kind == "update")
+                                 .values(status="pending")).rowcount
+            posts = conn.execute(update(OUTBOX).where(OUTBOX.c.status == "sending")
+                                 .values(status="pending", error=UNCONFIRMED + "interrupted")).rowcount
+            # Which `#name` is which channel id, from active runs whose header is posted.
+            self._learn_lanes(conn.execute(
+                select(OUTBOX.c.channel, RUNS.c.channel).distinct().join(RUNS, RUNS.c.id == OUTBOX.c.run_id)
+                .where(RUNS.c.status.in_(("running", "waiting")), RUNS.c.thread_ts.is_not(None),
+                       OUTBOX.c.thread_key.is_not(None), OUTBOX.c.channel != RUNS.c.channel)))
+        return edits + posts
 
     def deliver_due(self, limit: int = 200) -> int:
         """One pass: send what may go now. Returns how many messages were sent."""
         now = self.clock()
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(OUTBOX).where(OUTBOX.c.status.in_(("pending", "sending"))).order_by(OUTBOX.c.id).limit(limit)
+                select(OUTBOX, RUNS.c.channel.label("run_channel")).outerjoin(RUNS, RUNS.c.id == OUTBOX.c.run_id)
+                .where(OUTBOX.c.status.in_(("pending", "sending"))).order_by(OUTBOX.c.id).limit(limit)
             ).mappings().all()
+        self._learn_lanes((row["channel"], row["run_channel"]) for row in rows if row["thread_key"])
         sent = 0
         self.throttled = False
         blocked: set[str] = set()
         for row in rows:
-            channel = row["channel"]
+            channel = self._lane(row)
             if channel in blocked:
                 continue
             blocked.add(channel)  # whatever happens, later rows of this channel wait for this one
@@ -142,14 +151,18 @@ class Messenger:
 
     def run(self, stop: Any, idle_seconds: float = 0.2) -> None:
         """Deliver until `stop` (a threading.Event) is set."""
-        self.recover()
+        interrupted = True  # at start, and after a failed pass: a row may have been left `sending`
         while not stop.is_set():
             try:
+                if interrupted:
+                    self.recover()
+                    interrupted = False
                 if not self.deliver_due():
                     # Held back by a rate limit: look again soon; otherwise rest a little.
                     stop.wait(0.005 if self.throttled else idle_seconds)
             except Exception:  # noqa: BLE001 - the messenger keeps going; rows stay in the outbox
                 log.exception("outbox pass failed")
+                interrupted = True
                 stop.wait(1.0)
 
     # --- one message ---------------------------------------------------------------------------
@@ -161,17 +174,51 @@ class Messenger:
             ).rowcount
         if not claimed:
             return False  # another messenger took it
+        if self._unconfirmed(row):
+            try:
+                found = self._find_sent(row)
+            except SlackApiError as exc:
+                if _transient(exc):
+                    self._retry_later(row, f"lookup: {_error_of(exc)}")
+                    return False
+                # Slack will not let us look (e.g. a `#name` it does not take for history):
+                # sending again risks a double; not sending would lose the message.
+                log.warning("could not look for outbox message %s in Slack (%s); sending it", row["id"], _error_of(exc))
+                found = None
+            except Exception as exc:  # noqa: BLE001 - no answer: cannot tell yet, ask again later
+                self._retry_later(row, f"lookup: {type(exc).__name__}: {exc}", unanswered=True)
+                return False
+            if found is not None:
+                with self.engine.begin() as conn:
+                    self._mark_sent(conn, row, found, self.lanes.get(row["channel"]))
+                return True
         try:
             ts, channel = self._call(row)
         except SlackApiError as exc:
             self._failed(row, exc)
             return False
-        except Exception as exc:  # noqa: BLE001 - network trouble: try again later
-            self._retry_later(row, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - no answer (network, timeout): Slack may have it
+            self._retry_later(row, f"{type(exc).__name__}: {exc}", unanswered=True)
             return False
+        if channel and row["kind"] != "update":
+            self.lanes[row["channel"]] = channel
         with self.engine.begin() as conn:
             self._mark_sent(conn, row, ts, channel)
         return True
+
+    def _lane(self, row: Any) -> str:
+        """The channel a row waits in line for (see the module's rules)."""
+        channel = (row.get("run_channel") if row["thread_key"] else None) or row["channel"]
+        return self.lanes.get(channel, channel)
+
+    def _learn_lanes(self, pairs: Any) -> None:
+        for named, channel_id in pairs:
+            if named and channel_id and named != channel_id:
+                self.lanes[named] = channel_id
+
+    @staticmethod
+    def _unconfirmed(row: Any) -> bool:
+        return row["kind"] != "update" and (row["error"] or "").startswith(UNCONFIRMED)
 
     def _call(self, row: Any) -> tuple[str, str | None]:
         payload = dict(row["payload"])
@@ -235,25 +282,31 @@ class Messenger:
 
     def _failed(self, row: Any, exc: SlackApiError) -> None:
         response = exc.response
-        status = getattr(response, "status_code", None)
-        error = response.get("error") if hasattr(response, "get") else str(exc)
+        status, error = getattr(response, "status_code", None), _error_of(exc)
         if status == 429 or error == "ratelimited":
-            retry_after = float((getattr(response, "headers", {}) or {}).get("Retry-After", 1))
-            until = self.clock() + timedelta(seconds=retry_after)
-            self.paused_until[row["channel"]] = until
+            until = self.clock() + timedelta(seconds=_retry_after(response))
+            self.paused_until[self._lane(row)] = until
             with self.engine.begin() as conn:
                 conn.execute(update(OUTBOX).where(OUTBOX.c.id == row["id"]).values(
-                    status="pending", next_attempt_at=until, attempts=OUTBOX.c.attempts - 1, error="ratelimited"))
+                    status="pending", next_attempt_at=until, attempts=OUTBOX.c.attempts - 1,
+                    error=row["error"] if self._unconfirmed(row) else "ratelimited"))
             return
-        if (status is not None and status >= 500) or error in TRANSIENT_ERRORS or error == "header_not_posted":
+        if _transient(exc) or error == "header_not_posted":
             self._retry_later(row, str(error))
             return
         log.warning("Slack refused outbox message %s: %s", row["id"], error)
         with self.engine.begin() as conn:
             conn.execute(update(OUTBOX).where(OUTBOX.c.id == row["id"]).values(status="failed", error=str(error)))
 
-    def _retry_later(self, row: Any, error: str) -> None:
-        delay = min(2 ** row["attempts"], MAX_BACKOFF_SECONDS)
+    def _retry_later(self, row: Any, error: str, *, unanswered: bool = False) -> None:
+        """Try again after a backoff. A post may have reached Slack all the same: it is
+        unconfirmed from now on, and after no answer at all, looked for only once Slack has
+        had a few client timeouts to apply it."""
+        delay = min(self.backoff_seconds * 2 ** row["attempts"], MAX_BACKOFF_SECONDS)
+        if unanswered:
+            delay = max(delay, UNANSWERED_WAIT_TIMEOUTS * float(getattr(self.client, "timeout", 0) or 0))
+        if row["kind"] != "update" and not error.startswith(UNCONFIRMED):
+            error = UNCONFIRMED + error
         with self.engine.begin() as conn:
             conn.execute(update(OUTBOX).where(OUTBOX.c.id == row["id"]).values(
                 status="pending", next_attempt_at=self.clock() + timedelta(seconds=delay), error=error[:500]))
@@ -261,14 +314,19 @@ class Messenger:
     def _find_sent(self, row: Any) -> str | None:
         """The ts of the message carrying this row's key, if Slack already has it (raises
         when Slack cannot be asked)."""
-        channel = row["channel"]
+        channel = self.lanes.get(row["channel"], row["channel"])  # history takes ids, not names
         if row["kind"] == "dm":
-            channel = self._dm_channel(channel)
+            channel = self._dm_channel(row["channel"])
         context = self._run_context(row["run_id"]) if row["thread_key"] else {}
         oldest = f"{(row['created_at'] - timedelta(minutes=1)).timestamp():.6f}"
         if context.get("thread_ts") and row["payload"].get("kind") != "run_started":
-            found = self.client.conversations_replies(channel=context.get("channel_id") or channel, ts=context["thread_ts"],
-                                                      oldest=oldest, include_all_metadata=True, limit=200)
+            try:
+                found = self.client.conversations_replies(channel=context.get("channel_id") or channel, ts=context["thread_ts"],
+                                                          oldest=oldest, include_all_metadata=True, limit=200)
+            except SlackApiError as exc:
+                if exc.response.get("error") == "thread_not_found":
+                    return None  # nothing in the thread since the row was written
+                raise
         else:
             found = self.client.conversations_history(channel=channel, oldest=oldest, include_all_metadata=True, limit=200)
         for message in found.get("messages", []):
@@ -276,3 +334,24 @@ class Messenger:
             if meta.get("event_type") == METADATA_TYPE and (meta.get("event_payload") or {}).get("key") == row["dedupe_key"]:
                 return message.get("ts")
         return None
+
+
+def _retry_after(response: Any) -> float:
+    """Seconds from a 429's `Retry-After` (any letter case; 1 when missing or unreadable)."""
+    headers = getattr(response, "headers", None) or {}
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    try:
+        return max(0.0, float(value)) if value is not None else 1.0
+    except (TypeError, ValueError):
+        return 1.0
+
+
+def _error_of(exc: SlackApiError) -> str:
+    response = exc.response
+    return str(response.get("error") if hasattr(response, "get") else exc)
+
+
+def _transient(exc: SlackApiError) -> bool:
+    """Whether another try may succeed (5xx, rate limits, Slack's own trouble)."""
+    status = getattr(exc.response, "status_code", None)
+    return (status is not None and (status >= 500 or status == 429)) or _error_of(exc) in TRANSIENT_ERRORS
