@@ -8,6 +8,7 @@ import logging
 import signal
 import threading
 
+from bot.observability.logs import configure_logging
 from bot.runtime import build_runtime
 from bot.scheduling.process import lead
 from bot.settings import Settings
@@ -24,7 +25,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def run_serve(settings: Settings, *, port: int, threads: int = 8, with_clock: bool = True, socket_mode: bool = False) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging(settings)
     client = make_client(settings)
     runtime = build_runtime(settings, directory=SlackDirectory(client))
     app = build_app(runtime, client)
@@ -43,9 +44,9 @@ def run_serve(settings: Settings, *, port: int, threads: int = 8, with_clock: bo
         else:
             from waitress import create_server
 
-            server = create_server(wsgi_app(app), host="0.0.0.0", port=port, threads=threads)
+            server = create_server(wsgi_app(app, database=runtime.engine), host="0.0.0.0", port=port, threads=threads)
             signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: leave the loop, then close
-            log.info("serving Slack on port %s (POST /slack/events, GET /healthz)", port)
+            log.info("serving Slack on port %s (POST /slack/events, GET /healthz, GET /metrics)", port)
             try:
                 server.run()
             finally:

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
 
     port: int = 3000
     log_format: str = "text"
+    # `conductor clock` serves GET /metrics on this port when set (`conductor serve` always
+    # serves it on PORT): the clock's own figures (automations, Slack's 429s) live there.
+    metrics_port: int | None = None
 
 
 def admin_ids(settings: Settings) -> set[str]:

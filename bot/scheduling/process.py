@@ -6,6 +6,8 @@ import logging
 import signal
 import threading
 
+from bot.observability.logs import configure_logging
+from bot.observability.metrics import serve_metrics
 from bot.runtime import Runtime, build_runtime
 from bot.scheduling.clock import Clock
 from bot.scheduling.leader import Leadership
@@ -32,7 +34,7 @@ def start_messenger(settings: Settings, runtime, stop: threading.Event) -> threa
 
 def run_clock(settings: Settings, *, workers: int = 8, stop: threading.Event | None = None) -> int:
     """Run until `stop` is set (or SIGTERM/SIGINT). Returns the process exit status."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging(settings)
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -44,9 +46,15 @@ def run_clock(settings: Settings, *, workers: int = 8, stop: threading.Event | N
 
         directory = SlackDirectory(make_client(settings))
     runtime = build_runtime(settings, directory=directory)
+    metrics = serve_metrics(settings.metrics_port, runtime.engine) if settings.metrics_port else None
+    if metrics is not None:
+        log.info("serving metrics on port %s (GET /metrics)", settings.metrics_port)
     try:
         return lead(settings, runtime, stop, workers=workers)
     finally:
+        if metrics is not None:
+            metrics.shutdown()
+            metrics.server_close()
         runtime.close()
 
 

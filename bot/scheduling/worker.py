@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,8 +11,18 @@ from bot.definitions.steps import AutomationStep
 from bot.engine import events as ev
 from bot.engine.service import ConductorService, Dispatch
 from bot.engine.versions import WorkflowVersions
+from bot.observability.context import log_context
+from bot.observability.metrics import observe_automation
+from bot.observability.redaction import KNOWN_SECRETS
 
 log = logging.getLogger("conductor.worker")
+
+
+def automation_kind(step: AutomationStep) -> str:
+    """`python` (`uses`), `command` (`run`) or `http`: the kind of runner a step needs."""
+    if step.uses is not None:
+        return "python"
+    return "command" if step.run is not None else "http"
 
 
 class AutomationWorker:
@@ -27,26 +38,39 @@ class AutomationWorker:
         self.pool.submit(self.run, dispatch)
 
     def run(self, dispatch: Dispatch) -> None:
+        with log_context(run_id=dispatch.run_id, step_id=dispatch.request.step_id):
+            self._run(dispatch)
+        if self.after is not None:
+            self.after()
+
+    def _run(self, dispatch: Dispatch) -> None:
         from bot.automations.runner import run_automation
 
         request = dispatch.request
         try:
             with self.service.engine.connect() as conn:
-                step = self.versions.by_row(conn, dispatch.version_row_id).workflow.step(request.step_id)
+                workflow = self.versions.by_row(conn, dispatch.version_row_id).workflow
+            step = workflow.step(request.step_id)
             assert isinstance(step, AutomationStep)
+            # Secrets this automation uses are masked in every log line from now on, including
+            # what the automation's own code logs.
+            KNOWN_SECRETS.remember_references(request.params)
+            started = time.perf_counter()
             outcome = run_automation(step, request, workflows_dir=self.workflows_dir,
                                      run_inputs=dispatch.inputs, earlier_outputs=dispatch.outputs,
                                      run_id=dispatch.run_id)
+            observe_automation(workflow.id, automation_kind(step), outcome.ok, time.perf_counter() - started)
             if outcome.ok:
                 event: ev.Event = ev.AutomationSucceeded(request.step_id, request.attempt, request.try_number, outcome.outputs)
             else:
+                log.warning("automation %s try %s failed: %s", request.step_id, request.try_number, outcome.error,
+                            extra={"attempt": request.attempt, "try_number": request.try_number,
+                                   "retryable": outcome.retryable})
                 event = ev.AutomationFailed(request.step_id, request.attempt, request.try_number, outcome.error,
                                             retryable=outcome.retryable, output_tail=outcome.output_tail)
             self.service.handle(dispatch.run_id, event)
         except Exception:  # noqa: BLE001 - the worker must survive anything; the step's timeout still stands
             log.exception("automation %s of run %s could not be recorded", request.step_id, dispatch.run_id)
-        if self.after is not None:
-            self.after()
 
     def shutdown(self, wait: bool = True) -> None:
         self.pool.shutdown(wait=wait, cancel_futures=not wait)

@@ -38,6 +38,7 @@ from sqlalchemy import Engine, select, update
 
 from bot.engine.state import RunState
 from bot.engine.versions import WorkflowVersions
+from bot.observability.metrics import count_slack_ratelimited
 from bot.store.models import OutboxMessage, Run
 
 log = logging.getLogger("conductor.messenger")
@@ -284,6 +285,7 @@ class Messenger:
         response = exc.response
         status, error = getattr(response, "status_code", None), _error_of(exc)
         if status == 429 or error == "ratelimited":
+            count_slack_ratelimited(getattr(response, "api_url", "") or "unknown")
             until = self.clock() + timedelta(seconds=_retry_after(response))
             self.paused_until[self._lane(row)] = until
             with self.engine.begin() as conn:

@@ -1,19 +1,42 @@
-"""HTTP: `POST /slack/events` (events, commands, interactivity) and `GET /healthz`, as one
-WSGI application served by waitress (threads, so slow requests do not block others)."""
+"""HTTP: `POST /slack/events` (events, commands, interactivity), `GET /healthz` and
+`GET /metrics`, as one WSGI application served by waitress (threads, so slow requests do not
+block others)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from sqlalchemy import Engine
+
+from bot.observability.metrics import observe_slack_ack, scrape
 
 MAX_BODY_BYTES = 1024 * 1024  # Slack's payloads are far smaller; refuse anything larger
 
 
-def wsgi_app(app: App, health: Callable[[], bool] = lambda: True) -> Callable[..., Iterable[bytes]]:
+def wsgi_app(app: App, health: Callable[[], bool] = lambda: True, *,
+             database: Engine | None = None) -> Callable[..., Iterable[bytes]]:
+    """The web application. `database` lets `/metrics` report the database's figures (runs,
+    steps, outbox); without it `/metrics` shows this process's own figures only."""
     slack = SlackRequestHandler(app, path="/slack/events")
+
+    def acknowledge(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        # Bolt answers once the listener has acknowledged (the work goes on afterwards), so
+        # this is the time Slack waits for us, measured from the moment waitress hands it over.
+        started = time.perf_counter()
+        status = ["500"]
+
+        def record_status(line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            status[0] = line.split(" ", 1)[0]
+            return start_response(line, headers, exc_info)
+
+        try:
+            return slack(environ, record_status)
+        finally:
+            observe_slack_ack(status[0], time.perf_counter() - started)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
@@ -21,11 +44,15 @@ def wsgi_app(app: App, health: Callable[[], bool] = lambda: True) -> Callable[..
             ok = health()
             start_response("200 OK" if ok else "503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"ok\n" if ok else b"unhealthy\n"]
+        if path == "/metrics" and method == "GET":
+            body, content_type = scrape(database)
+            start_response("200 OK", [("Content-Type", content_type)])
+            return [body]
         if path == "/slack/events" and method == "POST":
             if int(environ.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
                 start_response("413 Payload Too Large", [("Content-Type", "text/plain")])
                 return [b"too large\n"]
-            return slack(environ, start_response)
+            return acknowledge(environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found\n"]
 

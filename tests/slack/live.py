@@ -31,7 +31,7 @@ def serve_wsgi(application) -> Iterator[str]:
 def running_app(settings: Settings, directory: Directory | None = None) -> Iterator[tuple[str, Runtime]]:
     runtime = build_runtime(settings, directory=directory)
     try:
-        with serve_wsgi(wsgi_app(build_app(runtime, make_client(settings)))) as url:
+        with serve_wsgi(wsgi_app(build_app(runtime, make_client(settings)), database=runtime.engine)) as url:
             yield url, runtime
     finally:
         runtime.close()

@@ -1,0 +1,92 @@
+"""`configure_logging(settings)`: how `conductor serve` and `conductor clock` write their logs.
+
+`LOG_FORMAT=json` writes one JSON object per line (`time`, `level`, `logger`, `message`, the
+`run_id` / `step_id` of the work when known, `exception` when there is one, and any `extra=`
+fields), for log shippers; anything else writes plain text for people. Either way every record
+is masked for secrets before it is written (see `redaction`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import IO
+
+from bot.observability.context import ContextFilter
+from bot.observability.redaction import STANDARD_ATTRIBUTES, RedactingFilter, remember_settings
+from bot.settings import Settings
+
+TEXT_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
+ID_FIELDS = ("run_id", "step_id")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, on one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name, value in vars(record).items():
+            if name not in STANDARD_ATTRIBUTES and not name.startswith("_") and value is not None:
+                entry[name] = value
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """The classic line, with `[run=… step=…]` after the message when the work is known."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        line = super().formatMessage(record)
+        ids = " ".join(f"{name.removesuffix('_id')}={getattr(record, name)}"
+                       for name in ID_FIELDS if getattr(record, name, None))
+        return f"{line} [{ids}]" if ids else line
+
+
+class ConductorHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler `configure_logging` installs (recognised, so configuring again replaces it)."""
+
+
+class StderrHandler(ConductorHandler):
+    """Writes to whatever `sys.stderr` is when a line is written (it may be replaced later)."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property  # type: ignore[override]
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+
+def configure_logging(settings: Settings, *, stream: IO[str] | None = None, level: int = logging.INFO) -> logging.Handler:
+    """Send every log record to `stream` (default: standard error), in the format the settings
+    ask for, with run/step ids and secrets masked. Calling it again replaces the handler."""
+    remember_settings(settings)
+    handler = ConductorHandler(stream) if stream is not None else StderrHandler()
+    handler.addFilter(ContextFilter())
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(JsonFormatter() if settings.log_format.strip().lower() == "json" else TextFormatter())
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, ConductorHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    # First in line: its filters mask the record in place, so handlers installed before this
+    # one (a library's, a test runner's) never see a secret either.
+    root.handlers.remove(handler)
+    root.handlers.insert(0, handler)
+    root.setLevel(level)
+    return handler
