@@ -75,9 +75,12 @@ class Clock:
     # --- life ----------------------------------------------------------------------------------
     def start(self) -> None:
         jobs.install(self)
-        self.scheduler.start()
+        # Recover before the scheduler runs: until then nothing in this process claims an
+        # automation (`dispatch_soon` waits for it), so a step found running was left by a
+        # dead clock, never one that a Slack event started here a moment ago.
         for result in self.service.recover_interrupted(self.now()):
             log.info("recovered interrupted automation in run %s: %s", result.run_id, result.status)
+        self.scheduler.start()
         self.schedule_workflows()
         self.sweep()
         self.scheduler.add_job(jobs.poll, IntervalTrigger(seconds=self.poll_seconds), id="conductor:poll", replace_existing=True)

@@ -9,6 +9,7 @@ exclusive lock on a file beside the database plays the same part.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 from typing import Any
 
@@ -21,6 +22,16 @@ from bot.store.db import make_engine, normalize_url
 ADVISORY_LOCK_KEY = 0x436F6E6475637472  # "Conductr"
 
 
+def advisory_lock_key(schema: str | None) -> int:
+    """The lock's number for the schema Conductor's tables live in. Advisory locks belong to
+    the whole database, so two installations in two schemas of one database (or two test
+    sessions) would otherwise share one clock; `public` keeps the historical number."""
+    if schema in (None, "public"):
+        return ADVISORY_LOCK_KEY
+    digest = hashlib.sha256(f"conductor-clock:{schema}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 class Leadership:
     """Try to become the clock; keep checking that we still are."""
 
@@ -30,6 +41,7 @@ class Leadership:
         self._connection: Connection | None = None
         self._engine: Any = None
         self._file: Any = None
+        self._key = ADVISORY_LOCK_KEY
 
     def try_acquire(self) -> bool:
         if self.held():
@@ -41,7 +53,8 @@ class Leadership:
     def _acquire_postgres(self) -> bool:
         self._engine = self._engine or make_engine(self.url, poolclass=NullPool)
         connection = self._engine.connect()
-        got = connection.execute(text("select pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}).scalar_one()
+        self._key = advisory_lock_key(connection.execute(text("select current_schema()")).scalar_one())
+        got = connection.execute(text("select pg_try_advisory_lock(:k)"), {"k": self._key}).scalar_one()
         connection.commit()
         if got:
             self._connection = connection
@@ -78,7 +91,7 @@ class Leadership:
     def release(self) -> None:
         if self._connection is not None:
             try:
-                self._connection.execute(text("select pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
+                self._connection.execute(text("select pg_advisory_unlock(:k)"), {"k": self._key})
                 self._connection.commit()
                 self._connection.close()
             except Exception:  # noqa: BLE001 - closing the connection releases it anyway

@@ -1,0 +1,1 @@
+"""Automations of the crash soak (importable from the soak's workflows folder)."""
