@@ -46,12 +46,13 @@ def action_value(run_id: str, step_id: str | None, **extra: Any) -> str:
 
 
 def parse_action_value(value: str | None) -> dict[str, Any]:
-    """The inverse of `action_value`; also reads the plain `run_id|step_id` form."""
-    if not value:
+    """The inverse of `action_value`; also reads the plain `run_id|step_id` form. A value no
+    button of ours could carry (too long, not text) is about nothing."""
+    if not value or not isinstance(value, str) or len(value) > t.BUTTON_VALUE:
         return {"run_id": None, "step_id": None}
     try:
         data = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if isinstance(data, dict):
         return {"run_id": data.get("run_id"), "step_id": data.get("step_id"),
@@ -70,8 +71,11 @@ def metadata(**data: Any) -> str:
 
 
 def parse_metadata(private_metadata: str | None) -> dict[str, Any]:
+    """The inverse of `metadata`; anything our forms could not have written reads as `{}`."""
+    if not isinstance(private_metadata, str) or len(private_metadata) > t.PRIVATE_METADATA:
+        return {}
     try:
         data = json.loads(private_metadata or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}

@@ -163,14 +163,21 @@ def input_block(name: str, spec: FieldSpec, initial: Any = _NO_VALUE) -> Block:
 
 
 # --- reading a submitted form -------------------------------------------------------------------
+# Slack sends these shapes; a submission is still read as untrusted data: a value of another
+# type is left out (as if not given), never passed on, so the engine only sees what a form can
+# hold (text, numbers, option texts, IDs, booleans, lists of those).
 def _number(text: str, integer: bool) -> Any:
     cleaned = text.strip()
-    if cleaned.lstrip("+-").isdigit():
-        return int(cleaned)
+    try:
+        return int(cleaned)  # also refuses digits beyond Python's limit for int("…")
+    except ValueError:
+        pass
     try:
         number = float(cleaned)
     except ValueError:
         return text  # the engine says what is wrong with it
+    if not math.isfinite(number):
+        return text  # `inf`, `nan`: not a number a person means, and not storable as JSON
     if number.is_integer() and (integer or not any(c in cleaned for c in ".eE")):
         return int(number)
     return number
@@ -191,50 +198,74 @@ def _option_of(spec: FieldSpec, value: str) -> str:
     return value
 
 
-def _datetime(timestamp: Any) -> str:
-    return datetime.fromtimestamp(int(timestamp), tz=UTC).isoformat()
+def _texts(items: Any) -> list[str]:
+    """The strings of a list (others dropped); anything but a list is no strings."""
+    return [item for item in items if isinstance(item, str)] if isinstance(items, list) else []
+
+
+def _option_values(options: Any) -> list[str]:
+    """The `value`s of a list of Slack options."""
+    if not isinstance(options, list):
+        return []
+    return _texts([o.get("value") for o in options if isinstance(o, dict)])
+
+
+def _datetime(timestamp: Any) -> str | object:
+    try:
+        return datetime.fromtimestamp(int(timestamp), tz=UTC).isoformat()
+    except (TypeError, ValueError, OverflowError, OSError):
+        return _NO_VALUE
+
+
+_SELECTED = {"users_select": "selected_user", "conversations_select": "selected_conversation",
+             "channels_select": "selected_channel", "datepicker": "selected_date"}
+_SELECTED_MANY = {"multi_users_select": "selected_users", "multi_conversations_select": "selected_conversations",
+                  "multi_channels_select": "selected_channels"}
 
 
 def parse_value(spec: FieldSpec, entry: dict[str, Any]) -> Any:
-    """One field's value from its entry in `view.state.values`; `_NO_VALUE` when left empty."""
+    """One field's value from its entry in `view.state.values`; `_NO_VALUE` when left empty
+    (or holding nothing a form can hold)."""
     kind = spec.items if spec.type == "list" else spec.type
-    etype = entry.get("type")
+    etype = entry.get("type") if isinstance(entry.get("type"), str) else None
     if etype == "checkboxes":
-        chosen = [o.get("value") for o in entry.get("selected_options") or []]
+        chosen = _option_values(entry.get("selected_options"))
         return bool(chosen) if spec.type == "boolean" else [_option_of(spec, v) for v in chosen] or _NO_VALUE
     if etype in ("static_select", "radio_buttons"):
-        selected = (entry.get("selected_option") or {}).get("value")
-        if selected is None:
+        selected = _option_values([entry.get("selected_option")])
+        if not selected:
             return _NO_VALUE
-        return selected in ("yes", "true") if spec.type == "boolean" else _option_of(spec, selected)
+        return selected[0] in ("yes", "true") if spec.type == "boolean" else _option_of(spec, selected[0])
     if etype == "multi_static_select":
-        return [_option_of(spec, o.get("value")) for o in entry.get("selected_options") or []] or _NO_VALUE
-    simple = {"users_select": "selected_user", "conversations_select": "selected_conversation",
-              "channels_select": "selected_channel", "datepicker": "selected_date",
-              "multi_users_select": "selected_users", "multi_conversations_select": "selected_conversations",
-              "multi_channels_select": "selected_channels"}
-    if etype in simple:
-        found = entry.get(simple[etype])
-        return found if found not in (None, "", []) else _NO_VALUE
+        return [_option_of(spec, v) for v in _option_values(entry.get("selected_options"))] or _NO_VALUE
+    if etype in _SELECTED:
+        found = entry.get(_SELECTED[etype])
+        return found if isinstance(found, str) and found else _NO_VALUE
+    if etype in _SELECTED_MANY:
+        return _texts(entry.get(_SELECTED_MANY[etype])) or _NO_VALUE
     if etype == "datetimepicker":
         stamp = entry.get("selected_date_time")
-        return _datetime(stamp) if stamp is not None else _NO_VALUE
+        return _datetime(stamp) if isinstance(stamp, (int, str)) and not isinstance(stamp, bool) else _NO_VALUE
     text = entry.get("value")
-    if text is None or not str(text).strip():
+    if not isinstance(text, str) or not text.strip():
         return _NO_VALUE
     if spec.type == "list":
-        return [_scalar(kind or "string", line.strip(), spec) for line in str(text).splitlines() if line.strip()]
-    return _scalar(kind, str(text), spec)
+        return [_scalar(kind or "string", line.strip(), spec) for line in text.splitlines() if line.strip()]
+    return _scalar(kind, text, spec)
 
 
-def parse_form_values(view_state_values: dict[str, Any], fields: dict[str, FieldSpec]) -> dict[str, Any]:
+def parse_form_values(view_state_values: Any, fields: dict[str, FieldSpec]) -> dict[str, Any]:
     """`view.state.values` of a submitted form as plain values, one per field that has one:
     text as typed, numbers as numbers, options as their text, dates as `YYYY-MM-DD`,
     datetimes as ISO 8601 (UTC), people and channels as IDs, checkboxes as booleans, lists as
     lists. Fields left empty are left out, so defaults apply; a checkbox is always an answer."""
     values: dict[str, Any] = {}
+    if not isinstance(view_state_values, dict):
+        return values
     for name, spec in fields.items():
-        block = view_state_values.get(name) or {}
+        block = view_state_values.get(name)
+        if not isinstance(block, dict):
+            continue
         entry = block.get(VALUE) or next(iter(block.values()), None)
         if not isinstance(entry, dict):
             continue

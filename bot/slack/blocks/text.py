@@ -52,6 +52,12 @@ def escape(value: Any) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape(text: str) -> str:
+    """The inverse of `escape`: text as a person typed it, from a message or a command. Slack
+    sends typed `&`, `<` and `>` as entities (its own markup, `<@U…>`, stays markup)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def display(value: Any) -> str:
     """A plain value as people read it: lists joined with commas, booleans as yes/no."""
     if value is None:

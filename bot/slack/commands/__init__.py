@@ -1,14 +1,18 @@
 """`/conductor`: one listener that acknowledges at once, then does the work and answers
-privately. Unreadable input gets a short explanation and the help, never an error page."""
+privately. Unreadable input gets a short explanation and the help, never an error page; a
+request without the fields Slack always sends is answered 400 (`payload.problem`). Text a
+person typed is escaped wherever it is shown back, so it can never ping or link."""
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
 from bot.engine import events as ev
@@ -22,18 +26,29 @@ from bot.slack.acks import acknowledge
 from bot.settings import admin_ids
 from bot.slack.blocks import forms
 from bot.slack.commands import replies
+from bot.slack.commands.audit import audit_refusal
 from bot.slack.commands.parse import Command, CommandError, parse_command
+from bot.slack.commands.payload import is_slash_command, problem
+from bot.slack.lookup import PayloadGuard, tell_privately
 from bot.store.models import Run
 
 log = logging.getLogger("conductor.slack")
 
 
+Notify = Callable[[str, str], None]  # (user, text): a DM to someone other than the asker
+
+
 def register(app: App, runtime: Runtime) -> None:
+    app.use(PayloadGuard("slash command", is_slash_command, problem))
+
     def conductor_command(command: dict[str, Any], client: WebClient) -> None:
         user, channel = command["user_id"], command["channel_id"]
 
         def say(text: str) -> None:
-            client.chat_postEphemeral(channel=channel, user=user, text=text)
+            tell_privately(client, user, text, channel)
+
+        def notify(someone: str, text: str) -> None:
+            tell_privately(client, someone, text)
 
         try:
             parsed = parse_command(command.get("text", ""))
@@ -43,9 +58,14 @@ def register(app: App, runtime: Runtime) -> None:
         try:
             form = form_for(runtime, parsed)
             if form is not None:
-                client.views_open(trigger_id=command["trigger_id"], view=form)
+                try:
+                    client.views_open(trigger_id=command["trigger_id"], view=form)
+                except SlackApiError as exc:  # most often the trigger expired (Slack allows 3 s)
+                    log.warning("could not open a form for %s: %s", user, exc.response.get("error"))
+                    say("The form could not open in time; please try the command again.")
                 return
-            say(run_command(runtime, parsed, user=user, channel=channel, key=f"command:{command.get('trigger_id')}"))
+            say(run_command(runtime, parsed, user=user, channel=channel, key=f"command:{command['trigger_id']}",
+                            notify=notify))
         except Exception:  # noqa: BLE001 - never a traceback to a person; the log has it
             log.exception("/conductor %s failed", parsed.verb)
             say("Something went wrong on our side; it has been logged. Please try again.")
@@ -66,8 +86,10 @@ def form_for(runtime: Runtime, command: Command) -> dict[str, Any] | None:
     return None
 
 
-def run_command(runtime: Runtime, command: Command, *, user: str, channel: str, key: str) -> str:
-    """Carry out one command and return the private answer."""
+def run_command(runtime: Runtime, command: Command, *, user: str, channel: str, key: str,
+                notify: Notify | None = None) -> str:
+    """Carry out one command and return the private answer; `notify` tells others (the other
+    admins, of a reload that found problems)."""
     service, versions = runtime.service, runtime.versions
     match command.verb:
         case "help":
@@ -88,10 +110,12 @@ def run_command(runtime: Runtime, command: Command, *, user: str, channel: str, 
             result = service.start(workflow_id, user, dict(command.options), key=key, channel=channel)
             if result.accepted:
                 return f"Started `{workflow_id}` as run `{result.run_id}`."
+            shown = replies.escape(workflow_id)
             if result.field_errors:
-                problems = "\n".join(f"• `{name}` {why}" for name, why in result.field_errors.items())
-                return f"Could not start `{workflow_id}`:\n{problems}\nGive them as `name=value`."
-            return f"Could not start `{workflow_id}`: {result.reason}."
+                problems = "\n".join(f"• `{replies.escape(name)}` {replies.escape(why)}"
+                                      for name, why in result.field_errors.items())
+                return f"Could not start `{shown}`:\n{problems}\nGive them as `name=value`."
+            return f"Could not start `{shown}`: {replies.escape(result.reason)}."
         case "runs" | "board" | "mine" | "status":
             with runtime.sessions() as session:
                 if command.verb == "runs":
@@ -105,21 +129,36 @@ def run_command(runtime: Runtime, command: Command, *, user: str, channel: str, 
             if not command.args:
                 return "Which run? `/conductor cancel <run>`"
             result = service.handle(command.args[0], ev.Cancel(user, " ".join(command.args[1:])), key=key)
-            return f"Run `{command.args[0]}` cancelled." if result.accepted else f"Not cancelled: {result.reason}."
+            shown = replies.escape(command.args[0])
+            return f"Run `{shown}` cancelled." if result.accepted else f"Not cancelled: {replies.escape(result.reason)}."
         case "standup":
             return standup_command(runtime, user, command.args)
         case "away":
             return away_command(runtime, user, command.args)
         case "reload":
-            if user not in admin_ids(runtime.settings):
-                return "Only Conductor's admins (the `ADMINS` setting) may reload the workflow files."
-            catalog = runtime.reload()
-            if catalog.ok:
-                return f"Reloaded {catalog.files} workflow file(s)."
-            shown = "\n".join(p.format() for p in catalog.errors[:20])
-            return f"Some files were refused; their previous versions keep running:\n```{shown}```"
+            return reload_command(runtime, user, notify)
         case _:
             return f"`{command.verb}` is not available here yet.\n\n{replies.HELP}"
+
+
+def reload_command(runtime: Runtime, user: str, notify: Notify | None) -> str:
+    """Load the workflow files again (admins only). Problems go to the admin who asked and, by
+    DM, to the other admins: a refused file keeps its previous version running, and someone
+    has to fix it."""
+    admins = admin_ids(runtime.settings)
+    if user not in admins:
+        reason = "only Conductor's admins (the `ADMINS` setting) may reload the workflow files"
+        audit_refusal(runtime, user, "Reload", reason)
+        return reason[0].upper() + reason[1:] + "."
+    catalog = runtime.reload()
+    if catalog.ok:
+        return f"Reloaded {catalog.files} workflow file(s)."
+    listed = replies.problems(p.format() for p in catalog.errors)
+    if notify is not None:
+        for admin in sorted(admins - {user}):
+            notify(admin, f"<@{user}> reloaded the workflow files; some were refused and their previous "
+                          f"versions keep running:\n{listed}")
+    return f"Some files were refused; their previous versions keep running:\n{listed}"
 
 
 def standup_command(runtime: Runtime, user: str, args: list[str]) -> str:
@@ -135,10 +174,12 @@ def standup_command(runtime: Runtime, user: str, args: list[str]) -> str:
     else:
         return f"Which one? `/conductor standup {args[0]} <workflow>` (scheduled: {', '.join(scheduled) or 'none'})."
     if workflow_id not in scheduled:
-        return f"`{workflow_id}` has no schedule."
+        return f"`{replies.escape(workflow_id)}` has no schedule."
     workflow = runtime.versions.current(workflow_id).workflow
     if not may(workflow, None, user, "cancel", runtime.service.directory):
-        return f"Only the leads of `{workflow_id}` (who may cancel its runs) may {args[0]} it."
+        reason = f"only the leads of `{workflow_id}` (who may cancel its runs) may {args[0]} it"
+        audit_refusal(runtime, user, f"Standup{args[0].capitalize()}", reason, workflow_id=workflow_id)
+        return reason[0].upper() + reason[1:] + "."
     match args[0]:
         case "pause":
             set_schedule(runtime.engine, workflow_id, user, paused=True)
@@ -167,7 +208,7 @@ def away_command(runtime: Runtime, user: str, args: list[str]) -> str:
         starts, ends = date.fromisoformat(first), date.fromisoformat(last or first)
         add_away(runtime.engine, user, starts, ends)
     except ValueError as exc:
-        return f"Could not read that ({exc}): write `/conductor away 2026-03-02..2026-03-06` (first and last day)."
+        return f"Could not read that ({replies.escape(exc)}): write `/conductor away 2026-03-02..2026-03-06` (first and last day)."
     return f"Marked away {starts:%a %d %b}–{ends:%a %d %b}: stand-ups will not ask or remind you."
 
 

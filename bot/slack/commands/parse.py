@@ -1,7 +1,8 @@
 """Reading `/conductor ...` text: a verb and its arguments, never evaluated, never a shell.
 
 `start blog-article title="Why we conduct" writer=<@U123|maria>` gives the verb `start`, the
-workflow id and inputs; Slack's escaped mentions and channels become plain IDs.
+workflow id and inputs; Slack's escaped mentions and channels become plain IDs, and the
+entities Slack sends for typed `&`, `<` and `>` become those characters again.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
+
+from bot.slack.blocks.text import escape, unescape
 
 VERBS = ("start", "status", "list", "runs", "board", "mine", "cancel", "diagnose", "reload", "help",
          "standup", "away")
@@ -33,8 +36,8 @@ def _plain(value: str) -> str:
     if mention:
         return mention.group(1)
     if value.startswith("<") and value.endswith(">"):
-        return value[1:-1].split("|", 1)[0]
-    return value
+        return unescape(value[1:-1].split("|", 1)[0])
+    return unescape(value)
 
 
 def parse_command(text: str) -> Command:
@@ -47,7 +50,7 @@ def parse_command(text: str) -> Command:
         raise CommandError(f"could not read that: {exc} (check the quotes)") from None
     verb = words[0].lower()
     if verb not in VERBS:
-        raise CommandError(f"`{words[0]}` is not a command I know")
+        raise CommandError(f"`{escape(words[0])}` is not a command I know")
     args: list[str] = []
     options: dict[str, str] = {}
     for word in words[1:]:

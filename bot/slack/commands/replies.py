@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from bot.engine.queries import RunSummary, WaitingItem
 
 HELP = """*Conductor* conducts workflows of people and automations.
@@ -66,3 +68,12 @@ def status(run: RunSummary, steps: list[tuple[str, str]]) -> str:
     lines = [f"*{escape(run.title)}* `{run.run_id}`: {run.status}" + (f" [{escape(run.phase)}]" if run.phase else "")]
     lines += [f"• {escape(title)}: {state.replace('_', ' ')}" for title, state in steps]
     return "\n".join(lines)
+
+
+def problems(lines: Iterable[str], limit: int = 20) -> str:
+    """Problems of workflow files (`path:line:col: CODE message`), escaped, in a code block;
+    at most `limit`, then how many more."""
+    shown = list(lines)
+    more = f"\n…and {len(shown) - limit} more (run `conductor validate`)" if len(shown) > limit else ""
+    body = "\n".join(escape(line) for line in shown[:limit]).replace("```", "ʼʼʼ")
+    return f"```{body}```{more}"

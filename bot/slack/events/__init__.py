@@ -1,4 +1,5 @@
-"""Events: a plain reply in a run's thread, and opening the App Home."""
+"""Events: a plain reply in a run's thread, a DM answering a stand-up, and opening the App Home.
+A payload our listeners could not read is answered 400 before they run (`payload.problem`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.definitions.steps import TaskStep
 from bot.engine import events as ev
@@ -16,7 +18,9 @@ from bot.engine.state import StepStatus
 from bot.runtime import Runtime
 from bot.slack.acks import acknowledge
 from bot.slack.blocks.home import render_home
-from bot.slack.lookup import run_by_thread, step_context
+from bot.slack.blocks.text import escape
+from bot.slack.events.payload import Reply, home_user, is_event_callback, problem, read_reply
+from bot.slack.lookup import PayloadGuard, run_by_thread, step_context, tell_privately
 
 log = logging.getLogger("conductor.slack")
 TEXT_TYPES = ("text", "string")
@@ -44,50 +48,52 @@ def reply_answer(runtime: Runtime, run_id: str, user: str, text: str) -> tuple[s
 
 
 def register(app: App, runtime: Runtime) -> None:
-    def thread_reply(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
-        if event.get("subtype") or event.get("bot_id") or not event.get("user"):
-            return  # edits, joins and the bot's own messages are not answers
-        if event.get("channel_type") == "im" and not event.get("thread_ts"):
-            standup_dm(event, body, client)
+    app.use(PayloadGuard("event", is_event_callback, problem))
+
+    def thread_reply(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+        reply = read_reply(body, event)
+        if reply is None:
+            return  # edits, joins, the bot's own messages and chatter outside runs are not answers
+        if reply.direct:
+            standup_dm(reply, client)
             return
-        if not event.get("thread_ts"):
-            return
-        run_id = run_by_thread(runtime, event.get("channel", ""), event["thread_ts"])
+        run_id = run_by_thread(runtime, reply.channel, reply.thread_ts or "")
         if run_id is None:
             return
-        found = reply_answer(runtime, run_id, event["user"], event.get("text", ""))
+        found = reply_answer(runtime, run_id, reply.user, reply.text)
         if found is None:
             return
         run, step_id, outputs = found
-        result = runtime.service.handle(run, ev.Answer(step_id, event["user"], outputs), key=f"event:{body.get('event_id')}")
+        result = runtime.service.handle(run, ev.Answer(step_id, reply.user, outputs), key=reply.key)
         if result.status == "refused":
-            client.chat_postEphemeral(channel=event["channel"], user=event["user"], text=f"Not taken: {result.reason}.")
+            tell_privately(client, reply.user, f"Not taken: {escape(result.reason)}.", reply.channel)
 
-    def standup_dm(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
+    def standup_dm(reply: Reply, client: WebClient) -> None:
         """A DM reply answers the person's next stand-up question (their oldest open stand-up)."""
-        user = event["user"]
         with runtime.sessions() as session:
-            open_standups = [w for w in waiting_on(session, runtime.versions, runtime.service.directory, user)
+            open_standups = [w for w in waiting_on(session, runtime.versions, runtime.service.directory, reply.user)
                              if w.kind == "standup"]
         if not open_standups:
             return
         item = open_standups[0]  # oldest first
-        result = runtime.service.handle(item.run_id, ev.StandupReply(item.step_id, user, event.get("text", "")),
-                                        key=f"event:{body.get('event_id')}")
+        result = runtime.service.handle(item.run_id, ev.StandupReply(item.step_id, reply.user, reply.text), key=reply.key)
         if result.status == "refused":
-            client.chat_postMessage(channel=event["channel"], text=f"Not taken: {result.reason}. Try again.")
+            tell_privately(client, reply.user, f"Not taken: {escape(result.reason)}. Try again.")
 
     def home_opened(event: dict[str, Any], client: WebClient) -> None:
-        if event.get("tab", "home") != "home":
+        user = home_user(event)
+        if user is None:
             return
-        user = event["user"]
         with runtime.sessions() as session:
             view = render_home(
                 waiting_on(session, runtime.versions, runtime.service.directory, user),
                 board(session, runtime.versions),
                 needing_attention(session, runtime.versions),
             )
-        client.views_publish(user_id=user, view=view)
+        try:
+            client.views_publish(user_id=user, view=view)
+        except SlackApiError as exc:  # the next opening publishes it again
+            log.warning("could not publish the App Home of %s: %s", user, exc.response.get("error"))
 
     app.event("message")(ack=acknowledge, lazy=[thread_reply])
     app.event("app_home_opened")(ack=acknowledge, lazy=[home_opened])
