@@ -4,6 +4,7 @@ block others)."""
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -13,6 +14,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import Engine
 
 from bot.observability.metrics import observe_slack_ack, scrape
+from bot.slack.lookup import request_problem
 
 MAX_BODY_BYTES = 1024 * 1024  # Slack's payloads are far smaller; refuse anything larger
 
@@ -52,6 +54,17 @@ def wsgi_app(app: App, health: Callable[[], bool] = lambda: True, *,
             if int(environ.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
                 start_response("413 Payload Too Large", [("Content-Type", "text/plain")])
                 return [b"too large\n"]
+            # Bolt raises (a 500) on a timestamp or a body it cannot read, before it checks
+            # anything: such a request is answered here, and Bolt reads the same bytes.
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(body)
+            refused = request_problem(body, environ.get("CONTENT_TYPE", ""),
+                                      environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"))
+            if refused is not None:
+                status, why = refused
+                start_response("401 Unauthorized" if status == 401 else "400 Bad Request",
+                               [("Content-Type", "text/plain")])
+                return [why.encode() + b"\n"]
             return acknowledge(environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found\n"]
