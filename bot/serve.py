@@ -25,6 +25,9 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def run_serve(settings: Settings, *, port: int, threads: int = 8, with_clock: bool = True, socket_mode: bool = False) -> int:
+    # From the first moment, SIGTERM stops like Ctrl-C (leave the loop, then close), also
+    # while the runtime is still being built.
+    signal.signal(signal.SIGTERM, _interrupt)
     configure_logging(settings)
     client = make_client(settings)
     runtime = build_runtime(settings, directory=SlackDirectory(client))
@@ -45,7 +48,6 @@ def run_serve(settings: Settings, *, port: int, threads: int = 8, with_clock: bo
             from waitress import create_server
 
             server = create_server(wsgi_app(app, database=runtime.engine), host="0.0.0.0", port=port, threads=threads)
-            signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: leave the loop, then close
             log.info("serving Slack on port %s (POST /slack/events, GET /healthz, GET /metrics)", port)
             try:
                 server.run()

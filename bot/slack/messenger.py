@@ -34,7 +34,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 
 from bot.engine.state import RunState
 from bot.engine.versions import WorkflowVersions
@@ -101,6 +101,7 @@ class Messenger:
         self.paused_until: dict[str, datetime] = {}
         self.lanes: dict[str, str] = {}  # a channel's `#name` (or a user's DM) -> Slack's channel id
         self.dm_channels: dict[str, str] = {}
+        self._covered: dict[int, int] = {}  # update row id -> newest update of its run it stands for
         self.throttled = False
 
     # --- the loop ------------------------------------------------------------------------------
@@ -224,6 +225,10 @@ class Messenger:
     def _call(self, row: Any) -> tuple[str, str | None]:
         payload = dict(row["payload"])
         kind = payload.get("kind")
+        if row["kind"] == "update":
+            # The header shows the run as it is when read, which covers every update written
+            # before: read which those are first, so that one edit stands for all of them.
+            self._covered[row["id"]] = self._newest_update(row["run_id"], row["id"])
         context = self._run_context(payload.get("run_id"))
         rendered = self.render(payload, context)
         metadata = {"event_type": METADATA_TYPE, "event_payload": {"key": row["dedupe_key"]}}
@@ -276,10 +281,17 @@ class Messenger:
                 values["channel"] = channel
             conn.execute(update(RUNS).where(RUNS.c.id == payload["run_id"]).values(**values))
         if row["kind"] == "update":
-            # Older header updates of the same run are covered by this one.
+            # The other header updates of the run written before this edit read it are covered.
+            covered = self._covered.pop(row["id"], row["id"])
             conn.execute(update(OUTBOX).where(
                 OUTBOX.c.run_id == row["run_id"], OUTBOX.c.kind == "update", OUTBOX.c.status == "pending",
-                OUTBOX.c.id < row["id"]).values(status="sent", sent_at=now))
+                OUTBOX.c.id <= covered).values(status="sent", sent_at=now))
+
+    def _newest_update(self, run_id: str | None, at_least: int) -> int:
+        with self.engine.connect() as conn:
+            newest = conn.execute(select(func.max(OUTBOX.c.id)).where(
+                OUTBOX.c.run_id == run_id, OUTBOX.c.kind == "update", OUTBOX.c.status == "pending")).scalar()
+        return max(newest or at_least, at_least)
 
     def _failed(self, row: Any, exc: SlackApiError) -> None:
         response = exc.response

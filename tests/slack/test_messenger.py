@@ -147,3 +147,17 @@ def test_slack_down_then_back_loses_nothing(env):
     stop.set()
     worker.join()
     assert h.count("select count(*) from outbox where status != 'sent'") == 0
+
+
+def test_pending_header_updates_of_a_run_are_sent_as_one_edit(env):
+    h = env
+    run = h.service.start("chat", "U01ANN", {"n": 1}, key="s").run_id
+    h.messenger.deliver_due()  # the header is posted; the run has its thread
+    h.service.handle(run, ev.Answer("one", "U02BOB", {"x": "done"}), key="a")
+    h.service.handle(run, ev.Answer("two", "U02BOB", {"x": "done"}), key="b")
+    pending = h.count("select count(*) from outbox where kind = 'update' and status = 'pending'")
+    assert pending >= 2
+    edits_before = len(h.fake.calls_to("chat.update"))
+    drain(h)
+    assert len(h.fake.calls_to("chat.update")) - edits_before == 1  # the newest state, once
+    assert h.count("select count(*) from outbox where status <> 'sent'") == 0
