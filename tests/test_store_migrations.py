@@ -76,7 +76,7 @@ def test_upgrade_check_downgrade_and_upgrade_again(db_url: str) -> None:
     assert migrate.current(db_url) is None
 
     migrate.upgrade(db_url)
-    assert migrate.current(db_url) == migrate.head() == "0003"
+    assert migrate.current(db_url) == migrate.head() == "0004"
     assert _table_names(db_url) == MODEL_TABLES | {"alembic_version"}
     migrate.check(db_url)
 
@@ -85,7 +85,7 @@ def test_upgrade_check_downgrade_and_upgrade_again(db_url: str) -> None:
     assert _table_names(db_url) <= {"alembic_version"}
 
     migrate.upgrade(db_url)
-    assert migrate.current(db_url) == "0003"
+    assert migrate.current(db_url) == "0004"
     migrate.check(db_url)
 
 

@@ -240,7 +240,7 @@ class AuditEvent(Base):
     run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id"), index=True)
     step_id: Mapped[str | None]
     actor: Mapped[str | None]
-    type: Mapped[str]
+    type: Mapped[str] = mapped_column(index=True)  # counted by type for /metrics
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
