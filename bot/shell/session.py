@@ -16,8 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from waitress import create_server
-
 from bot.localslack.requests import SlackRequests
 from bot.runtime import build_runtime
 from bot.settings import Settings
@@ -31,7 +29,7 @@ from bot.slack.blocks.outbox import render_outbox
 from bot.slack.client import make_client
 from bot.slack.directory import SlackDirectory
 from bot.slack.messenger import Messenger
-from bot.slack.web import wsgi_app
+from bot.slack.web import LocalServer, wsgi_app
 from bot.store.migrate import upgrade
 
 log = logging.getLogger("conductor.shell")
@@ -90,9 +88,8 @@ class Session:
         self.workspace.groups.update({g: list(m) for g, m in self.cast.groups.items()})
         self.executor = TrackedExecutor()
         app = build_app(self.runtime, client, listener_executor=self.executor)
-        self._server = create_server(wsgi_app(app), host="127.0.0.1", port=0, threads=4)
-        threading.Thread(target=self._server.run, name="shell-app", daemon=True).start()
-        self.requests = SlackRequests(f"http://127.0.0.1:{self._server.effective_port}/slack/events", secret,
+        self._server = LocalServer(wsgi_app(app), threads=4)
+        self.requests = SlackRequests(self._server.events_url, secret,
                                       team_id=self.workspace.team_id)
         messenger = Messenger(self.runtime.engine, client, self.runtime.versions, render=render_outbox,
                               clock=self.clock, rate=1000.0, burst=1000)
@@ -117,8 +114,6 @@ class Session:
 
     def close(self) -> None:
         self.executor.wait_idle(timeout=5)
-        # Let the request threads finish before the server closes under them.
-        self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
         self._server.close()
         self.executor.shutdown(wait=True)
         self.rehearsal.worker.shutdown(wait=True)

@@ -5,6 +5,7 @@ block others)."""
 from __future__ import annotations
 
 import io
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -70,3 +71,26 @@ def wsgi_app(app: App, health: Callable[[], bool] = lambda: True, *,
         return [b"not found\n"]
 
     return application
+
+
+class LocalServer:
+    """The web application served on 127.0.0.1 (a free port) from a background thread: for the
+    shell and the tests, which talk to the real app over real HTTP."""
+
+    def __init__(self, application: Callable[..., Iterable[bytes]], *, threads: int = 8):
+        from waitress import create_server
+
+        self._server = create_server(application, host="127.0.0.1", port=0, threads=threads)
+        self._loop = threading.Thread(target=self._server.run, name="local-web", daemon=True)
+        self._loop.start()
+
+    @property
+    def events_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.effective_port}/slack/events"
+
+    def close(self) -> None:
+        """Let the request threads finish, then close from inside the server's own loop (closing
+        its sockets from outside breaks the loop's select)."""
+        self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+        self._server.trigger.pull_trigger(self._server.close)
+        self._loop.join(timeout=5)

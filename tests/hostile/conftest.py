@@ -8,7 +8,6 @@ import json
 import logging
 import shutil
 import threading
-import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from bot.slack.web import wsgi_app
 from tests.fakeslack import FakeSlack
 from tests.slack.live import serve_wsgi
 from tests.slack.signed import SIGNING_SECRET, post, slash_command
+from tests.polling import wait_for  # noqa: F401 (the tests here import it from this module)
 
 WORKFLOWS = Path(__file__).parent / "workflows"
 STARTER, BOB, APPROVER, LEAD, ADMIN, OTHER_ADMIN = "U01ANN", "U02BOB", "U03CAT", "U04LEAD", "U01ANN", "U05ADM"
@@ -157,12 +157,3 @@ def live_copy(migrated_db_url: str, tmp_path: Path) -> Iterator[Live]:
         yield app
 
 
-def wait_for(probe, timeout: float = 10.0):
-    """Poll `probe` until it gives something truthy (for work done outside the listener pool)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting")

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import io
 import logging
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -17,6 +15,7 @@ from bot.observability.logs import configure_logging
 from bot.runtime import Runtime
 from bot.settings import Settings
 from tests.slack.live import running_app
+from tests.polling import wait_for  # noqa: F401 (the tests here import it from this module)
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -44,16 +43,6 @@ def scrape(base: str) -> Samples:
 def value(samples: Samples, name: str, **labels: str) -> float:
     """A sample's value; 0 when the series is not there (a counter never incremented)."""
     return samples.get((name, frozenset(labels.items())), 0.0)
-
-
-def wait_for(probe: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = probe()
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting")
 
 
 @contextmanager

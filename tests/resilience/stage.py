@@ -8,7 +8,6 @@ so a test waits for exactly the work its requests caused (no sleeps, no guessing
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from bot.store.models import Run
 from tests.fakeslack import FakeSlack
 from tests.slack.live import serve_wsgi
 from tests.slack.signed import SIGNING_SECRET
+from tests.polling import wait_for
 
 
 @dataclass
@@ -102,17 +102,6 @@ class Stage:
         """(channel id, thread ts) of a run, once the messenger has posted its header."""
         return wait_for(lambda: self.rows("select channel, thread_ts from runs where id = :r and thread_ts is not null",
                                           r=run_id), 15)[0]
-
-
-def wait_for(probe: Callable[[], Any], timeout: float, explain: Callable[[], Any] | None = None) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out; {explain() if explain else ''}")
-        time.sleep(0.02)
 
 
 @contextmanager

@@ -14,7 +14,6 @@ second start cannot be told from a deliberate one; `/conductor cancel` undoes a 
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
 

@@ -15,6 +15,7 @@ from bot.scheduling.clock import Clock, schedule_trigger
 from bot.scheduling.leader import Leadership
 from tests.harness import Harness
 from tests.scheduling import automations
+from tests import polling
 
 WORKFLOW = """
 id: ops
@@ -62,12 +63,7 @@ steps:
 
 
 def wait_for(condition, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+    polling.wait_for(condition, timeout)
 
 
 @pytest.fixture

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-from waitress import create_server
 
 from bot.engine.permissions import Directory
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.client import make_client
-from bot.slack.web import wsgi_app
+from bot.slack.web import LocalServer, wsgi_app
 
 
 @contextmanager
 def serve_wsgi(application) -> Iterator[str]:
-    """Serve a WSGI app with waitress on a free port; yields the Slack events URL."""
-    server = create_server(application, host="127.0.0.1", port=0, threads=8)
-    threading.Thread(target=server.run, daemon=True).start()
+    """Serve a WSGI app on a free port; yields the Slack events URL."""
+    server = LocalServer(application)
     try:
-        yield f"http://127.0.0.1:{server.effective_port}/slack/events"
+        yield server.events_url
     finally:
         server.close()
 

@@ -16,6 +16,7 @@ from bot.slack.blocks import actions as a
 from tests.fakeslack import FakeSlack
 from tests.slack.live import running_app
 from tests.slack.signed import event, post, slash_command
+from tests.polling import wait_for
 
 WORKFLOW = """
 id: review
@@ -57,13 +58,7 @@ def scalar(runtime, sql: str):
 
 
 def wait(probe, timeout: float = 5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out")
+    return wait_for(probe, timeout)
 
 
 def step_status(runtime, run_id: str, step_id: str) -> str:
