@@ -3,13 +3,17 @@
 `ok` with `outputs` (still to be checked against the step's declared outputs by the engine),
 or a failure: a message people can read (`error`, no traceback), whether another try may
 help (`retryable`), and the end of what the automation printed or answered (`output_tail`).
-Runners redact secrets from `error` and `output_tail` before they build an outcome.
+Runners redact secrets from `error` and `output_tail` before they build an outcome. An outcome
+holds no NUL character: PostgreSQL cannot store one, and in outputs (which later templates
+see) one could pass for the mark of an authored secret reference.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from bot.definitions.templates import without_nul
 
 TAIL_LINES = 20
 TAIL_CHARS = 2000
@@ -25,11 +29,12 @@ class RunOutcome:
 
     @classmethod
     def success(cls, outputs: dict[str, Any], output_tail: str = "") -> RunOutcome:
-        return cls(ok=True, outputs=dict(outputs), output_tail=output_tail)
+        return cls(ok=True, outputs=without_nul(dict(outputs)), output_tail=without_nul(output_tail))
 
     @classmethod
     def failure(cls, error: str, *, retryable: bool, output_tail: str = "") -> RunOutcome:
-        return cls(ok=False, outputs={}, error=error, retryable=retryable, output_tail=output_tail)
+        return cls(ok=False, outputs={}, error=without_nul(error), retryable=retryable,
+                   output_tail=without_nul(output_tail))
 
 
 def tail(text: str, *, lines: int = TAIL_LINES, chars: int = TAIL_CHARS) -> str:

@@ -1,11 +1,13 @@
 """Run one try of an automation step: the engine's `RunAutomation` in, a `RunOutcome` out.
 
-`run_automation` resolves the step's secrets, then hands the rendered values to the runner
-for `uses` (a Python function), `run` (a command) or `http` (a request). Whatever the
-automation does wrong -- raises, hangs, exits non-zero, answers 500, needs a secret that is
-not set -- comes back as a failed `RunOutcome`, never as an exception. Only a caller's
-mistake raises `ValueError`: a built-in (`conductor/post`, `conductor/wait`, which the
-engine carries out itself), a request for another step, or one without the rendered values.
+`run_automation` resolves the secret references the workflow's author wrote (marked as such
+when the values were rendered; `${{ secrets.NAME }}` text from data stays text), then hands
+the rendered values to the runner for `uses` (a Python function), `run` (a command) or `http`
+(a request). Whatever the automation does wrong -- raises, hangs, exits non-zero, answers 500,
+needs a secret that is not set -- comes back as a failed `RunOutcome`, never as an exception.
+Only a caller's mistake raises `ValueError`: a built-in (`conductor/post`, `conductor/wait`,
+which the engine carries out itself), a request for another step, or one without the
+rendered values.
 
 A try that overruns its timeout is reported as a failure on time; work it leaves behind
 cannot report later (a Python call's thread is abandoned and its result dropped, a command's

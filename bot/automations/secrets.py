@@ -1,8 +1,11 @@
-"""Secrets: `${{ secrets.NAME }}` references resolved from the environment, and redaction.
+"""Secrets: the workflow author's `${{ secrets.NAME }}` references resolved from the
+environment, and redaction.
 
-The engine never sees a secret's value: rendered step values still hold the literal
-reference. A runner resolves them here just before it calls out, and keeps a `Redactor` of
-the values it used so that no error message or output excerpt it hands back can show one.
+The engine never sees a secret's value: rendered step values hold each reference the author
+wrote, marked as authored (`templates.authored_secret`). A runner resolves those here just
+before it calls out, and keeps a `Redactor` of the values it used so that no error message or
+output excerpt it hands back can show one. Plain `${{ secrets.NAME }}` text is not a reference:
+it came from data (a person typed it, a system sent it) and stays text.
 
 A reference is read from the process environment variable `NAME`. A secret that is not set
 (or is set to the empty string) fails the step without retrying: another try cannot fix it,
@@ -18,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.automations.context import AutomationError
-from bot.definitions.values import SECRET_REF
+from bot.definitions.templates import AUTHORED_SECRET, NUL, map_strings
 
 MASK = "***"
 MIN_REDACTED_LENGTH = 4  # shorter values would mask ordinary text all over
@@ -69,11 +72,14 @@ class Redactor:
 
 
 class SecretResolver:
-    """Resolves references in nested values and remembers the values it put in.
+    """Resolves authored references in nested values and remembers the values it put in.
 
+    >>> from bot.definitions.templates import mark_authored
     >>> resolver = SecretResolver({"TOKEN": "s3cret-value"})
-    >>> resolver.resolve({"Authorization": "Bearer ${{ secrets.TOKEN }}"})
+    >>> resolver.resolve({"Authorization": mark_authored("Bearer ${{ secrets.TOKEN }}")})
     {'Authorization': 'Bearer s3cret-value'}
+    >>> resolver.resolve({"typed": "${{ secrets.TOKEN }}"})
+    {'typed': '${{ secrets.TOKEN }}'}
     >>> resolver.redactor.redact("denied for s3cret-value")
     'denied for ***'
     """
@@ -98,22 +104,20 @@ class SecretResolver:
         return value
 
     def resolve(self, value: Any) -> Any:
-        """A copy of `value` with every reference in its strings replaced (keys are left alone).
+        """A copy of `value` with every authored reference in its strings replaced (keys are
+        left alone); plain `${{ secrets.NAME }}` text is kept as it is.
 
         Raises `SecretMissing` for the first reference that is not set.
         """
-        if isinstance(value, str):
-            if "${{" not in value:
-                return value
-            return SECRET_REF.sub(lambda match: self.lookup(match.group(1)), value)
-        if isinstance(value, Mapping):
-            return {key: self.resolve(item) for key, item in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [self.resolve(item) for item in value]
-        return value
+        return map_strings(value, self._resolve_text)
+
+    def _resolve_text(self, text: str) -> str:
+        if NUL not in text:
+            return text
+        return AUTHORED_SECRET.sub(lambda match: self.lookup(match.group(1)), text)
 
 
 def resolve_secrets(value: Any, environ: Mapping[str, str] | None = None) -> tuple[Any, Redactor]:
-    """Resolve every reference in `value`; returns the resolved copy and its redactor."""
+    """Resolve every authored reference in `value`; returns the resolved copy and its redactor."""
     resolver = SecretResolver(environ)
     return resolver.resolve(value), resolver.redactor

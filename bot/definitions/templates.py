@@ -4,16 +4,21 @@ Only the workflow's YAML is ever template *source*. Values that come from people
 form answers) reach a template as data in its context, never as source, so `{{ }}` typed in
 Slack stays text. `${{ secrets.NAME }}` references are not Jinja: they are swapped for the
 secret's value after rendering, so a secret never passes through a template.
+
+Only a reference the workflow's author wrote is ever swapped. Rendering marks each one as
+authored (`mark_authored`: the reference wrapped in NUL characters), and runners resolve only
+marked references. Data cannot forge the mark: Slack text with a NUL is refused, and every
+string templates see has its NULs removed (`without_nul`), so `${{ secrets.NAME }}` typed by a
+person, or sent by a webhook or an API, stays the text it is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
+import difflib
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import difflib
 
 from jinja2 import ChainableUndefined, TemplateAssertionError, TemplateSyntaxError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -45,6 +50,58 @@ def make_environment() -> ImmutableSandboxedEnvironment:
 
 
 _ENV = make_environment()
+
+
+NUL = "\x00"
+# A reference the author wrote, as rendered values carry it to the runner.
+AUTHORED_SECRET = re.compile(r"\x00\$\{\{ secrets\.([A-Za-z_][A-Za-z0-9_]*) \}\}\x00")
+
+
+def authored_secret(name: str) -> str:
+    """The marked form of the author's reference to secret `name`."""
+    return NUL + "${{ secrets." + name + " }}" + NUL
+
+
+def mark_authored(text: str) -> str:
+    """`text` written by the workflow's author, each secret reference in it marked as authored."""
+    return SECRET_REF.sub(lambda match: authored_secret(match.group(1)), text)
+
+
+def map_strings(value: Any, change: Callable[[str], str], *, keys: bool = False) -> Any:
+    """A copy of nested data (mappings, lists, tuples) with `change` applied to every string in
+    it, and to mapping keys when `keys`; other values are kept."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, Mapping):
+        return {
+            (change(key) if keys and isinstance(key, str) else key): map_strings(item, change, keys=keys)
+            for key, item in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [map_strings(item, change, keys=keys) for item in value]
+    return value
+
+
+def _remove_nul(text: str) -> str:
+    return text.replace(NUL, "") if NUL in text else text
+
+
+def without_nul(value: Any) -> Any:
+    """A copy of data without NUL characters, in keys too: data then never holds the mark of
+    an authored secret reference."""
+    return map_strings(value, _remove_nul, keys=True)
+
+
+def _shown_text(text: str) -> str:
+    if NUL not in text:
+        return text
+    return _remove_nul(AUTHORED_SECRET.sub(lambda match: "${{ secrets." + match.group(1) + " }}", text))
+
+
+def shown(value: Any) -> Any:
+    """Rendered values as people may see them: each authored reference back to its plain
+    `${{ secrets.NAME }}` text, never a value, never the mark."""
+    return map_strings(value, _shown_text)
 
 
 def is_template(text: str) -> bool:

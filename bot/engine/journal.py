@@ -6,13 +6,24 @@ timers and audit rows it causes are committed together or not at all.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, update
 
+from bot.definitions import templates
 from bot.definitions.workflow import Workflow
-from bot.engine.effects import Audit, ClearTimer, Effect, Message, RunAutomation, SetTimer, StartRun, UpdateHeader
+from bot.engine.effects import (
+    Audit,
+    ClearTimer,
+    Effect,
+    Message,
+    RunAutomation,
+    SetTimer,
+    StartRun,
+    UpdateHeader,
+)
 from bot.engine.state import RunState, StepState
 from bot.store.models import AuditEvent, OutboxMessage, Run, StepRun, Timer
 
@@ -42,10 +53,31 @@ _INSERT_OUTBOX = insert(OUTBOX)
 _INSERT_AUDIT = insert(AUDIT)
 from bot.store.upserts import insert_or_ignore
 
-
 DISPATCH = "dispatch"  # the timer kind that asks the clock to run an automation now
 START_RUN = "start_run"  # the timer kind that asks the clock to start another run
 WORK_KINDS = (DISPATCH, START_RUN)  # rows that are work for the clock, not engine timers
+# A dispatch's rendered values, exactly, as JSON text: they mark the author's secret references
+# with NUL characters, which PostgreSQL's JSONB cannot hold but JSON text escapes. Rows without
+# it were written before authored references were marked (see `dispatch_params`).
+MARKED_PARAMS = "marked_params"
+
+
+def dispatch_payload(effect: RunAutomation) -> dict[str, Any]:
+    """The dispatch row's payload. `params` keeps the values as people may read them (and as a
+    clock of the previous release reads them); the runner gets `MARKED_PARAMS`."""
+    return {"attempt": effect.attempt, "try_number": effect.try_number, "idempotency_key": effect.idempotency_key,
+            "params": templates.shown(effect.params), MARKED_PARAMS: json.dumps(effect.params)}
+
+
+def dispatch_params(payload: dict[str, Any]) -> dict[str, Any]:
+    """The rendered values of a dispatch row, authored secret references marked.
+
+    A row written before references were marked holds them as plain text; what was waiting
+    then is run as it would have been: each reference in it is taken as the author's.
+    """
+    if MARKED_PARAMS in payload:
+        return json.loads(payload[MARKED_PARAMS])
+    return templates.map_strings(payload.get("params") or {}, templates.mark_authored)
 
 
 def current_phase(workflow: Workflow, state: RunState) -> str | None:
@@ -158,8 +190,7 @@ def write_effects(
                 # automation asked for by any process runs once, and a crash loses nothing.
                 timers.append({"run_id": state.run_id, "step_id": effect.step_id, "kind": DISPATCH,
                                "due_at": now, "key": f"{effect.idempotency_key}:try:{effect.try_number}",
-                               "payload": {"attempt": effect.attempt, "try_number": effect.try_number,
-                                           "idempotency_key": effect.idempotency_key, "params": effect.params}})
+                               "payload": dispatch_payload(effect)})
     if fired_timer is not None:
         conn.execute(_FIRE_TIMER, {"b_key": fired_timer, "b_now": now})
     if cleared:

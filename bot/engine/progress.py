@@ -204,7 +204,8 @@ class Transition:
             self.automation_failed(step_id, f"could not prepare the step's values: {exc}", retryable=False)
             return
         if step.uses in ("conductor/post", "conductor/wait"):
-            self.run_builtin(step, st, params["with"])
+            # A built-in posts to people: a secret reference shows as written, never resolved.
+            self.run_builtin(step, st, templates.shown(params["with"]))
             return
         key = f"{self.state.run_id}:{step_id}:{st.attempt}"
         self.emit(RunAutomation(step_id, st.attempt, st.tries, key, params))

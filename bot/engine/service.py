@@ -22,7 +22,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine import events as ev
 from bot.engine.effects import RunAutomation, SetTimer
-from bot.engine.journal import DISPATCH, START_RUN, WORK_KINDS, current_phase, write_effects, write_steps
+from bot.engine.journal import (
+    DISPATCH,
+    START_RUN,
+    WORK_KINDS,
+    current_phase,
+    dispatch_params,
+    write_effects,
+    write_steps,
+)
 from bot.engine.machine import Accepted, Refused, advance, start_run
 from bot.engine.permissions import Directory, principals_of
 from bot.engine.state import RunState
@@ -255,7 +263,7 @@ class ConductorService:
                 conn.execute(update(TIMERS).where(TIMERS.c.key == key).values({column: now}))
                 if current:
                     request = RunAutomation(step_id, payload["attempt"], payload["try_number"],
-                                            payload["idempotency_key"], payload["params"])
+                                            payload["idempotency_key"], dispatch_params(payload))
                     state = RunState.from_json(run.state)
                     outputs = {sid: s.outputs for sid, s in state.steps.items() if s.outputs is not None}
                     claimed.append(Dispatch(run_id, run.workflow_version_id, request, state.inputs, outputs))

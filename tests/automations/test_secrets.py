@@ -8,14 +8,15 @@ from urllib.parse import quote
 import pytest
 
 from bot.automations.secrets import Redactor, SecretMissing, SecretResolver, resolve_secrets
+from bot.definitions.templates import mark_authored
 
 ENV = {"API_TOKEN": "tok-9f8e7d6c", "CMS_KEY": 'k3y"with\\quotes', "PIN": "123"}
 
 
 def test_references_are_resolved_in_nested_values_and_other_values_are_kept():
     value = {
-        "headers": {"Authorization": "Bearer ${{ secrets.API_TOKEN }}"},
-        "argv": ["--token", "${{secrets.API_TOKEN}}", 3, None, True],
+        "headers": {"Authorization": mark_authored("Bearer ${{ secrets.API_TOKEN }}")},
+        "argv": ["--token", mark_authored("${{secrets.API_TOKEN}}"), 3, None, True],
         "plain": "no {{ template }} here",
         "number": 1.5,
     }
@@ -26,14 +27,14 @@ def test_references_are_resolved_in_nested_values_and_other_values_are_kept():
         "plain": "no {{ template }} here",
         "number": 1.5,
     }
-    assert value["headers"]["Authorization"] == "Bearer ${{ secrets.API_TOKEN }}"  # the input is not changed
+    assert value["headers"]["Authorization"] == mark_authored("Bearer ${{ secrets.API_TOKEN }}")  # the input is not changed
     assert redactor.redact("sent tok-9f8e7d6c twice: tok-9f8e7d6c") == "sent *** twice: ***"
 
 
 def test_a_missing_secret_is_not_retryable_and_named_without_any_value():
     resolver = SecretResolver(ENV)
     with pytest.raises(SecretMissing) as caught:
-        resolver.resolve({"a": "${{ secrets.API_TOKEN }}", "b": "${{ secrets.CMS_TOKEN }}"})
+        resolver.resolve({"a": mark_authored("${{ secrets.API_TOKEN }}"), "b": mark_authored("${{ secrets.CMS_TOKEN }}")})
     assert caught.value.retryable is False
     assert caught.value.name == "CMS_TOKEN"
     assert "`CMS_TOKEN` is not set" in str(caught.value)
@@ -42,12 +43,12 @@ def test_a_missing_secret_is_not_retryable_and_named_without_any_value():
 
 def test_an_empty_secret_counts_as_missing():
     with pytest.raises(SecretMissing):
-        resolve_secrets("${{ secrets.EMPTY }}", {"EMPTY": ""})
+        resolve_secrets(mark_authored("${{ secrets.EMPTY }}"), {"EMPTY": ""})
 
 
 def test_only_the_secrets_used_are_redacted_and_short_ones_never():
     resolver = SecretResolver(ENV)
-    resolver.resolve(["${{ secrets.PIN }}", "${{ secrets.CMS_KEY }}"])
+    resolver.resolve([mark_authored("${{ secrets.PIN }}"), mark_authored("${{ secrets.CMS_KEY }}")])
     assert resolver.used_names == ["CMS_KEY", "PIN"]
     redact = resolver.redactor
     assert redact("code 123, token tok-9f8e7d6c") == "code 123, token tok-9f8e7d6c"

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from bot.definitions.templates import authored_secret
 from bot.engine import events as ev
 from tests.engine.table import (
     ALICE, BOB, CAROL, DAN, NOW, Fire, Run, audits, automations, message, messages, ok, refused,
@@ -59,8 +60,8 @@ def test_start_runs_the_automation_with_rendered_params():
         "title": "Title: Hello",
         "tags": ["a", "b"],  # one `{{ expression }}` keeps its type
         "count": 2,
-        "token": "${{ secrets.API_TOKEN }}",  # secrets stay references
-        "header": "Bearer ${{ secrets.API_TOKEN }}",
+        "token": authored_secret("API_TOKEN"),  # secrets stay references, marked as the author's
+        "header": f"Bearer {authored_secret('API_TOKEN')}",
     }
     assert [(t.kind, t.due_at) for t in timers_set(run.effects)] == [("timeout", NOW + timedelta(minutes=1))]
     assert run.state.steps["seo"].status.value == "running" and run.state.status.value == "running"

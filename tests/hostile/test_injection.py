@@ -12,8 +12,6 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-import pytest
-
 from bot.engine import events as ev
 from bot.engine.service import ConductorService
 from bot.scheduling.worker import AutomationWorker
@@ -22,7 +20,7 @@ from bot.slack.blocks.outbox import render_outbox
 from bot.slack.blocks.text import escape as slack_escape
 from bot.slack.client import make_client
 from bot.slack.messenger import Messenger
-from tests.hostile.conftest import STARTER, Live, wait_for
+from tests.hostile.conftest import STARTER, Live
 from tests.hostile.payloads import message, text_value, view_submission
 
 # Markup that would ping, link or format if it reached Slack unescaped.
@@ -175,11 +173,6 @@ def _blocks(params: dict) -> list[dict]:
     return json.loads(blocks) if isinstance(blocks, str) else blocks
 
 
-SECRET_LEAKS = "a secret reference in data is resolved: bot.engine.context.render_value restores `${{ secrets }}` " \
-    "after rendering data into it, and bot.automations.secrets resolves it (see the report)"
-
-
-@pytest.mark.xfail(strict=True, reason=SECRET_LEAKS)
 def test_a_secret_reference_typed_by_a_person_stays_text(live: Live, monkeypatch):
     """`${{ secrets.NAME }}` is only a reference where the YAML writes it; typed into Slack it
     is text, and the automation must receive it as typed, never the secret's value."""
