@@ -16,6 +16,7 @@ from bot.slack.app import build_app
 from bot.slack.client import make_client
 from bot.slack.directory import SlackDirectory
 from bot.slack.web import wsgi_app
+from bot.webhooks import webhook_app
 
 log = logging.getLogger("conductor")
 
@@ -47,8 +48,10 @@ def run_serve(settings: Settings, *, port: int, threads: int = 8, with_clock: bo
         else:
             from waitress import create_server
 
-            server = create_server(wsgi_app(app, database=runtime.engine), host="0.0.0.0", port=port, threads=threads)
-            log.info("serving Slack on port %s (POST /slack/events, GET /healthz, GET /metrics)", port)
+            application = wsgi_app(app, database=runtime.engine,
+                                   webhooks=webhook_app(runtime.service, runtime.versions))
+            server = create_server(application, host="0.0.0.0", port=port, threads=threads)
+            log.info("serving Slack on port %s (POST /slack/events, POST /webhooks/<workflow>, GET /healthz, GET /metrics)", port)
             try:
                 server.run()
             finally:

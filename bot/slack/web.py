@@ -20,10 +20,11 @@ from bot.slack.lookup import request_problem
 MAX_BODY_BYTES = 1024 * 1024  # Slack's payloads are far smaller; refuse anything larger
 
 
-def wsgi_app(app: App, health: Callable[[], bool] = lambda: True, *,
-             database: Engine | None = None) -> Callable[..., Iterable[bytes]]:
+def wsgi_app(app: App, health: Callable[[], bool] = lambda: True, *, database: Engine | None = None,
+             webhooks: Callable[..., Iterable[bytes]] | None = None) -> Callable[..., Iterable[bytes]]:
     """The web application. `database` lets `/metrics` report the database's figures (runs,
-    steps, outbox); without it `/metrics` shows this process's own figures only."""
+    steps, outbox); without it `/metrics` shows this process's own figures only. `webhooks`
+    serves `POST /webhooks/<workflow>` (see `bot.webhooks`)."""
     slack = SlackRequestHandler(app, path="/slack/events")
 
     def acknowledge(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -67,6 +68,8 @@ def wsgi_app(app: App, health: Callable[[], bool] = lambda: True, *,
                                [("Content-Type", "text/plain")])
                 return [why.encode() + b"\n"]
             return acknowledge(environ, start_response)
+        if path.startswith("/webhooks/") and method == "POST" and webhooks is not None:
+            return webhooks(environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found\n"]
 

@@ -11,6 +11,7 @@ from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.client import make_client
 from bot.slack.web import LocalServer, wsgi_app
+from bot.webhooks import webhook_app
 
 
 @contextmanager
@@ -27,7 +28,9 @@ def serve_wsgi(application) -> Iterator[str]:
 def running_app(settings: Settings, directory: Directory | None = None) -> Iterator[tuple[str, Runtime]]:
     runtime = build_runtime(settings, directory=directory)
     try:
-        with serve_wsgi(wsgi_app(build_app(runtime, make_client(settings)), database=runtime.engine)) as url:
+        application = wsgi_app(build_app(runtime, make_client(settings)), database=runtime.engine,
+                               webhooks=webhook_app(runtime.service, runtime.versions))
+        with serve_wsgi(application) as url:
             yield url, runtime
     finally:
         runtime.close()
