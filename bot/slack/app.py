@@ -12,13 +12,15 @@ from bot.slack import actions, commands, events, views
 
 
 def build_app(runtime: Runtime, client: WebClient, *, listener_executor: Executor | None = None) -> App:
-    """A Bolt app that verifies Slack's signatures and acknowledges before working.
+    """A Bolt app that verifies Slack's signatures, decides, then answers.
 
-    Listeners are split the way Bolt intends for this: an `ack` function answers Slack at once
-    and `lazy` functions do the work afterwards on Bolt's thread pool. (With
-    `process_before_response=False` Bolt would instead poll for the ack every 10 ms, which
-    adds about 10 ms to every answer.) Form submissions are answered after the engine decides,
-    so that refused fields can be shown in the form; that decision takes milliseconds.
+    Listeners are split the way Bolt intends for this: the `ack` function has the engine decide
+    (the change is committed before Slack hears 200, so a crash cannot lose an answered
+    request) and then answers; `lazy` functions open forms and send private notes afterwards on
+    Bolt's thread pool (see `bot.slack.acks`). (With `process_before_response=False` Bolt would
+    instead poll for the ack every 10 ms, which adds about 10 ms to every answer.) Form
+    submissions are answered after the engine decides, so that refused fields can be shown in
+    the form; that decision takes milliseconds.
 
     `listener_executor` runs the lazy functions (Bolt's own pool when None); the shell passes
     one that can tell when all the work asked for is done.

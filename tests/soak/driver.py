@@ -4,8 +4,13 @@ click buttons, over signed HTTP, while the bot is killed under them.
 What they do follows what they would see: a step waiting on them, a form that opened. A
 request that fails because the bot is down is sent again as it was (as Slack redelivers an
 event; the same ids, so it is applied once); a request that was answered but had no effect
-after a while (the bot died between its answer and its work) is done again, as a person
-would, with new ids. Everything they do is counted.
+after a while is done again, as a person would, with new ids. Everything they do is counted.
+
+A request answered 200 that then had no effect was lost: Slack never sends it again. Every
+request that changes something is decided before its answer, so none of those may be lost
+(`LOST`). A click that only opens a form (Submit with outputs, Take over) changes nothing; a
+kill between its answer and the form opening loses the form, and the person clicks again
+(`LOST_FORM`): counted apart, it is no lost work.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ LEAD = "U0LEAD"
 STARTERS = ("U0SOAKANA", "U0SOAKBEN", "U0SOAKCAT", "U0SOAKDAN")
 PATIENCE_SECONDS = 3.0  # how long a person waits for an effect before doing it again
 RESEND_SECONDS = 0.2  # how soon a request the bot never answered is sent again
+LOST = "state-changing requests answered 200, then lost to a kill"
+LOST_FORM = "form-opening clicks answered 200, then lost to a kill (clicked again)"
 ESCALATION_OUTPUTS = {  # what a person who checked the ledger enters when taking a step over
     "record": lambda key: {"entry": f"entry-{key}"},
     "publish": lambda key: {"url": f"https://example.com/{key}"},
@@ -44,6 +51,7 @@ class Attempt:
     resend: Callable[[int], tuple[int, bytes]] | None  # redelivery n -> (HTTP status, body)
     sent_at: float
     answered_by: int | None  # the process life that answered it
+    opens_form: bool  # a click that only opens a form; every other request changes state
     redeliveries: int = 0
     view_after: int = 0  # forms opened after this click belong to it
 
@@ -67,7 +75,8 @@ class Driver:
     _submitted: set[str] = field(default_factory=set)
 
     # --- the wire ---------------------------------------------------------------------------
-    def _send(self, request: Callable[[int], tuple[int, bytes, float]], redelivery: int = 0) -> tuple[int, bytes]:
+    def _send(self, request: Callable[[int], tuple[int, bytes, float]], opens_form: bool,
+              redelivery: int = 0) -> tuple[int, bytes]:
         self.counts["events sent"] += 1
         if redelivery:
             self.counts["redeliveries (bot was down)"] += 1
@@ -78,22 +87,29 @@ class Driver:
             return 0, b""
         if status != 200:
             self.counts[f"answered {status}"] += 1
-        elif b"response_action" in body:  # a form the bot sent back with errors: never expected here
+            return status, body
+        self.counts["answered 200: " + ("form-opening clicks" if opens_form else "state-changing requests")] += 1
+        if b"response_action" in body:  # a form the bot sent back with errors: never expected here
             self.counts["answered with form errors"] += 1
         return status, body
 
-    def _do(self, key: tuple, request: Callable[[int], tuple[int, bytes, float]], now: float) -> Attempt:
+    def _do(self, key: tuple, request: Callable[[int], tuple[int, bytes, float]], now: float,
+            opens_form: bool = False) -> Attempt:
         """Send a new request for `key`, remembering how to redeliver it."""
         previous = self.attempts.get(key)
         if previous is not None:
-            self.counts["done again (no effect seen)"] += 1
-            if previous.answered_by is not None and previous.answered_by < self.life():
-                self.counts["answered, then lost to a kill"] += 1
-        status, _ = self._send(request)
-        attempt = Attempt(lambda n: self._send(request, n), now, self.life() if status == 200 else None,
-                          view_after=self._views_seen)
+            self._redone(previous)
+        status, _ = self._send(request, opens_form)
+        attempt = Attempt(lambda n: self._send(request, opens_form, n), now, self.life() if status == 200 else None,
+                          opens_form, view_after=self._views_seen)
         self.attempts[key] = attempt
         return attempt
+
+    def _redone(self, previous: Attempt) -> None:
+        """`previous` had no effect in time and is done again: lost, if an earlier life answered it."""
+        self.counts["done again (no effect seen)"] += 1
+        if previous.answered_by is not None and previous.answered_by < self.life():
+            self.counts[LOST_FORM if previous.opens_form else LOST] += 1
 
     def _due(self, key: tuple, now: float) -> bool:
         """Whether to act on `key` now: never tried, unanswered (redeliver), or stale (redo)."""
@@ -160,7 +176,8 @@ class Driver:
         self._do(key, lambda retry: event(self.url, payload, headers={"X-Slack-Retry-Num": str(retry)} if retry else None),
                  now)
 
-    def _click(self, key: tuple, run_id: str, step_id: str, action_id: str, user: str, now: float) -> Attempt:
+    def _click(self, key: tuple, run_id: str, step_id: str, action_id: str, user: str, now: float,
+               opens_form: bool = False) -> Attempt:
         n = self._next()
         payload = {"type": "block_actions", "user": {"id": user}, "team": {"id": "T0FAKETEAM"},
                    "trigger_id": f"trigSOAK{n}", "channel": {"id": "C0SOAKESC"}, "container": {"type": "message"},
@@ -168,7 +185,7 @@ class Driver:
                        "action_id": action_id, "block_id": "b", "type": "button", "action_ts": f"{int(time.time())}.{n:06d}",
                        "value": a.action_value(run_id, step_id)}]}
         self.counts["button clicks"] += 1
-        return self._do(key, lambda retry: _interactive(self.url, payload), now)
+        return self._do(key, lambda retry: _interactive(self.url, payload), now, opens_form)
 
     def _form(self, key: tuple, run: dict[str, Any], step_id: str, button: str, callback_id: str, user: str,
               typed: dict[str, str], now: float) -> None:
@@ -188,10 +205,12 @@ class Driver:
                                "state": {"values": fake_state_from(view, typed)}}}
                 self._do(key + ("form",), lambda retry: _interactive(self.url, payload), now)
             elif self._due(key + ("form",), now):  # submitted and answered, yet no effect: start over
-                self._click(key, run["id"], step_id, button, user, now)
+                self._redone(self.attempts[key + ("form",)])  # the submission was lost, not the click
+                del self.attempts[key]
+                self._click(key, run["id"], step_id, button, user, now, opens_form=True)
             return
         if self._due(key, now):
-            self._click(key, run["id"], step_id, button, user, now)
+            self._click(key, run["id"], step_id, button, user, now, opens_form=True)
 
     def _scan_views(self) -> None:
         """Forms the bot opened (views.open on the fake), newest per run, step and form."""

@@ -1,7 +1,9 @@
 """The crash soak: `conductor serve` (web, clock and messenger in one process) is killed with
 SIGKILL at random moments and started again on the same database, while people keep driving
 runs through signed Slack requests. Once all is quiet, nothing may be lost or doubled: runs,
-step completions, automation effects (a ledger the automations write) and Slack messages.
+step completions, automation effects (a ledger the automations write) and Slack messages;
+and no request that changes something may be lost after Slack had HTTP 200 for it (Slack
+never sends it again): the bot decides before it answers.
 
 Bounded by default (SOAK_RUNS=100, SOAK_KILLS=20, about a minute or two per database); set
 SOAK_RUNS, SOAK_KILLS and SOAK_SEED for a longer one. The same seed makes the same choices
@@ -24,7 +26,7 @@ from bot.store.db import make_engine
 from bot.store.migrate import upgrade
 from tests.fakeslack import FakeSlack
 from tests.soak.checks import Findings, check_effects, check_messages, check_runs, check_steps, read_ledger
-from tests.soak.driver import Driver, read_runs
+from tests.soak.driver import LOST, LOST_FORM, Driver, read_runs
 from tests.soak.process import ServeProcess
 
 WORKFLOWS = Path(__file__).parent / "workflows"
@@ -141,6 +143,7 @@ def test_crash_soak(db_url, tmp_path):
     print(f" tried: runs {tickets}, kills {done}, lives {len(lives)}")
     for name, n in sorted(driver.counts.items()):
         print(f"  {name}: {n}")
+    print(f"  => {LOST}: {driver.counts[LOST]}; {LOST_FORM}: {driver.counts[LOST_FORM]}")
     print(" found:")
     print(found.summary())
     print(f"  lives that led the clock: {sum(life.led() for life in lives)} of {len(lives)}; "
@@ -150,4 +153,5 @@ def test_crash_soak(db_url, tmp_path):
     assert lives[-1].led(), "the last process never led the clock"
     assert all(life.stood_by() <= 1 for life in lives), "a restarted process waited more than one poll for the lock"
     assert driver.counts["answered with form errors"] == 0
+    assert driver.counts[LOST] == 0, f"{LOST}: {driver.counts[LOST]}"
     assert not found.problems, found.summary()

@@ -24,6 +24,11 @@ class Click:
     step_id: str | None
     choice: str | None  # a gate's route, for Decide
 
+    @property
+    def where(self) -> str | None:
+        """Where a private note goes: an ephemeral in the channel, or a DM from App Home."""
+        return self.channel
+
 
 def is_block_actions(body: dict[str, Any]) -> bool:
     return body.get("type") == "block_actions"

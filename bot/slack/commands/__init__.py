@@ -1,39 +1,39 @@
-"""`/conductor`: one listener that acknowledges at once, then does the work and answers
-privately. Unreadable input gets a short explanation and the help, never an error page; a
-request without the fields Slack always sends is answered 400 (`payload.problem`). Text a
-person typed is escaped wherever it is shown back, so it can never ping or link."""
+"""`/conductor`: one listener. A command that changes something (`start`, `cancel`, `standup`,
+`away`, `reload`) is carried out before Slack has its answer (see `bot.slack.acks`), so a
+command Slack got 200 for is never lost to a process killed a moment later. The other
+commands only read, and are answered the same way (one path for all). The private answer
+follows; a form (`start` missing inputs, `diagnose`) opens afterwards, with the command's
+trigger: it changes nothing until it is submitted.
+
+Unreadable input gets a short explanation and the help, never an error page; a request
+without the fields Slack always sends is answered 400 (`payload.problem`). Text a person
+typed is escaped wherever it is shown back, so it can never ping or link."""
 
 from __future__ import annotations
 
-import logging
-from datetime import UTC, date, datetime
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Any
 
 from slack_bolt import App
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
 from bot.engine import events as ev
 from bot.engine.away import add_away, away_periods, clear_away
 from bot.engine.machine import may
-from bot.engine.schedules import set_schedule
 from bot.engine.queries import board, summarize, waiting_on
+from bot.engine.schedules import set_schedule
 from bot.engine.state import RunState
 from bot.runtime import Runtime
-from bot.slack.acks import acknowledge
 from bot.settings import admin_ids
+from bot.slack.acks import Later, Note, decide_now_tell_later
 from bot.slack.blocks import forms
 from bot.slack.commands import replies
 from bot.slack.commands.audit import audit_refusal
 from bot.slack.commands.parse import Command, CommandError, parse_command
-from bot.slack.commands.payload import is_slash_command, problem
-from bot.slack.lookup import PayloadGuard, tell_privately
+from bot.slack.commands.payload import Typed, is_slash_command, problem, read_command
+from bot.slack.lookup import PayloadGuard
 from bot.store.models import Run
-
-log = logging.getLogger("conductor.slack")
-
 
 Notify = Callable[[str, str], None]  # (user, text): a DM to someone other than the asker
 
@@ -41,37 +41,22 @@ Notify = Callable[[str, str], None]  # (user, text): a DM to someone other than 
 def register(app: App, runtime: Runtime) -> None:
     app.use(PayloadGuard("slash command", is_slash_command, problem))
 
-    def conductor_command(command: dict[str, Any], client: WebClient) -> None:
-        user, channel = command["user_id"], command["channel_id"]
-
-        def say(text: str) -> None:
-            tell_privately(client, user, text, channel)
-
-        def notify(someone: str, text: str) -> None:
-            tell_privately(client, someone, text)
-
+    def decide(typed: Typed) -> Later:
         try:
-            parsed = parse_command(command.get("text", ""))
+            parsed = parse_command(typed.text)
         except CommandError as exc:
-            say(f"{exc}.\n\n{replies.HELP}")
-            return
-        try:
-            form = form_for(runtime, parsed)
-            if form is not None:
-                try:
-                    client.views_open(trigger_id=command["trigger_id"], view=form)
-                except SlackApiError as exc:  # most often the trigger expired (Slack allows 3 s)
-                    log.warning("could not open a form for %s: %s", user, exc.response.get("error"))
-                    say("The form could not open in time; please try the command again.")
-                return
-            say(run_command(runtime, parsed, user=user, channel=channel, key=f"command:{command['trigger_id']}",
-                            notify=notify))
-        except Exception:  # noqa: BLE001 - never a traceback to a person; the log has it
-            log.exception("/conductor %s failed", parsed.verb)
-            say("Something went wrong on our side; it has been logged. Please try again.")
+            return Later.telling(typed, f"{exc}.\n\n{replies.HELP}")
+        form = form_for(runtime, parsed)
+        if form is not None:
+            return Later.opening(typed, typed.trigger_id, form,
+                                 "The form could not open in time; please try the command again.")
+        others: list[Note] = []  # DMs to others (the other admins, of a refused reload), sent afterwards
+        answer = run_command(runtime, parsed, user=typed.user, channel=typed.channel,
+                             key=f"command:{typed.trigger_id}",
+                             notify=lambda someone, text: others.append(Note(someone, text)))
+        return Later((Note(typed.user, answer, typed.where), *others))
 
-    # Slack hears back at once; the work runs afterwards (see `bot.slack.app`).
-    app.command("/conductor")(ack=acknowledge, lazy=[conductor_command])
+    decide_now_tell_later(app.command("/conductor"), "/conductor", read_command, decide)
 
 
 def form_for(runtime: Runtime, command: Command) -> dict[str, Any] | None:
@@ -110,6 +95,8 @@ def run_command(runtime: Runtime, command: Command, *, user: str, channel: str, 
             result = service.start(workflow_id, user, dict(command.options), key=key, channel=channel)
             if result.accepted:
                 return f"Started `{workflow_id}` as run `{result.run_id}`."
+            if result.status == "duplicate":  # the same request again (its trigger id): told once
+                return replies.already_handled("start")
             shown = replies.escape(workflow_id)
             if result.field_errors:
                 problems = "\n".join(f"• `{replies.escape(name)}` {replies.escape(why)}"
@@ -129,6 +116,8 @@ def run_command(runtime: Runtime, command: Command, *, user: str, channel: str, 
             if not command.args:
                 return "Which run? `/conductor cancel <run>`"
             result = service.handle(command.args[0], ev.Cancel(user, " ".join(command.args[1:])), key=key)
+            if result.status == "duplicate":
+                return replies.already_handled("cancel")
             shown = replies.escape(command.args[0])
             return f"Run `{shown}` cancelled." if result.accepted else f"Not cancelled: {replies.escape(result.reason)}."
         case "standup":

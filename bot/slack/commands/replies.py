@@ -21,6 +21,12 @@ def escape(text: object) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def already_handled(verb: str) -> str:
+    """The answer to a command seen again (the same trigger id: a proxy's retry): the first
+    delivery was decided and answered, so this one changes nothing."""
+    return f"Already handled: this `/conductor {verb}` came in before and was answered then."
+
+
 def workflow_list(items: list[tuple[str, str, list[str]]]) -> str:
     """(id, title, input names) per workflow."""
     if not items:

@@ -1,5 +1,10 @@
 """Events: a plain reply in a run's thread, a DM answering a stand-up, and opening the App Home.
-A payload our listeners could not read is answered 400 before they run (`payload.problem`)."""
+
+A reply that answers a step is decided before Slack has its answer (see `bot.slack.acks`), so
+a reply Slack got 200 for is never lost to a process killed a moment later; a refusal is
+explained to the person afterwards. Opening the App Home changes nothing: it is answered at
+once and the Home is published afterwards. A payload our listeners could not read is
+answered 400 before they run (`payload.problem`)."""
 
 from __future__ import annotations
 
@@ -16,11 +21,10 @@ from bot.engine.permissions import is_member
 from bot.engine.queries import board, needing_attention, waiting_on
 from bot.engine.state import StepStatus
 from bot.runtime import Runtime
-from bot.slack.acks import acknowledge
+from bot.slack.acks import Later, acknowledge, decide_now_tell_later
 from bot.slack.blocks.home import render_home
-from bot.slack.blocks.text import escape
 from bot.slack.events.payload import Reply, home_user, is_event_callback, problem, read_reply
-from bot.slack.lookup import PayloadGuard, run_by_thread, step_context, tell_privately
+from bot.slack.lookup import PayloadGuard, run_by_thread, step_context
 
 log = logging.getLogger("conductor.slack")
 TEXT_TYPES = ("text", "string")
@@ -50,35 +54,27 @@ def reply_answer(runtime: Runtime, run_id: str, user: str, text: str) -> tuple[s
 def register(app: App, runtime: Runtime) -> None:
     app.use(PayloadGuard("event", is_event_callback, problem))
 
-    def thread_reply(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
-        reply = read_reply(body, event)
-        if reply is None:
-            return  # edits, joins, the bot's own messages and chatter outside runs are not answers
+    def decide_reply(reply: Reply) -> Later:
         if reply.direct:
-            standup_dm(reply, client)
-            return
+            return standup_dm(reply)
         run_id = run_by_thread(runtime, reply.channel, reply.thread_ts or "")
-        if run_id is None:
-            return
-        found = reply_answer(runtime, run_id, reply.user, reply.text)
+        found = reply_answer(runtime, run_id, reply.user, reply.text) if run_id is not None else None
         if found is None:
-            return
+            return Later()  # chatter in a thread, or in a run that waits on nobody's reply
         run, step_id, outputs = found
         result = runtime.service.handle(run, ev.Answer(step_id, reply.user, outputs), key=reply.key)
-        if result.status == "refused":
-            tell_privately(client, reply.user, f"Not taken: {escape(result.reason)}.", reply.channel)
+        return Later.explaining(reply, result, "Not taken: {}.")
 
-    def standup_dm(reply: Reply, client: WebClient) -> None:
+    def standup_dm(reply: Reply) -> Later:
         """A DM reply answers the person's next stand-up question (their oldest open stand-up)."""
         with runtime.sessions() as session:
             open_standups = [w for w in waiting_on(session, runtime.versions, runtime.service.directory, reply.user)
                              if w.kind == "standup"]
         if not open_standups:
-            return
+            return Later()
         item = open_standups[0]  # oldest first
         result = runtime.service.handle(item.run_id, ev.StandupReply(item.step_id, reply.user, reply.text), key=reply.key)
-        if result.status == "refused":
-            tell_privately(client, reply.user, f"Not taken: {escape(result.reason)}. Try again.")
+        return Later.explaining(reply, result, "Not taken: {}. Try again.")
 
     def home_opened(event: dict[str, Any], client: WebClient) -> None:
         user = home_user(event)
@@ -95,5 +91,6 @@ def register(app: App, runtime: Runtime) -> None:
         except SlackApiError as exc:  # the next opening publishes it again
             log.warning("could not publish the App Home of %s: %s", user, exc.response.get("error"))
 
-    app.event("message")(ack=acknowledge, lazy=[thread_reply])
+    # Edits, joins, the bot's own messages and chatter outside threads read as None: not answers.
+    decide_now_tell_later(app.event("message"), "a reply", lambda body: read_reply(body, body["event"]), decide_reply)
     app.event("app_home_opened")(ack=acknowledge, lazy=[home_opened])

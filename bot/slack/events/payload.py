@@ -22,6 +22,11 @@ class Reply:
     thread_ts: str | None
     direct: bool  # a DM to the bot outside any thread
 
+    @property
+    def where(self) -> str | None:
+        """Where a private note goes: an ephemeral in the thread's channel, or a DM."""
+        return None if self.direct else self.channel
+
 
 def is_event_callback(body: dict[str, Any]) -> bool:
     return body.get("type") == "event_callback"
