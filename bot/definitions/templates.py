@@ -15,6 +15,7 @@ person, or sent by a webhook or an API, stays the text it is.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -87,9 +88,14 @@ def _remove_nul(text: str) -> str:
 
 
 def without_nul(value: Any) -> Any:
-    """A copy of data without NUL characters, in keys too: data then never holds the mark of
-    an authored secret reference."""
-    return map_strings(value, _remove_nul, keys=True)
+    """Data without NUL characters, in keys too: data then never holds the mark of an authored
+    secret reference. (Data almost never has one: a look by the C JSON encoder comes first,
+    and the copy is made only when it finds one.)"""
+    try:
+        clean = "\\u0000" not in json.dumps(value, default=str)
+    except (TypeError, ValueError):  # keys JSON cannot write, or a cycle: look at every string
+        clean = False
+    return value if clean else map_strings(value, _remove_nul, keys=True)
 
 
 def _shown_text(text: str) -> str:
