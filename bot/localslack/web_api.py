@@ -21,14 +21,13 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from http.server import ThreadingHTTPServer
 from typing import Any, Self
-from zoneinfo import ZoneInfo
 
+from bot.localslack.errors import SlackError
 from bot.localslack.http import handler_for
+from bot.localslack.methods import WebApiMethods
 
-MAX_BLOCKS, MAX_TEXT, MAX_VIEW_TITLE = 50, 40_000, 24
 
 
 @dataclass
@@ -41,14 +40,6 @@ class Call:
     headers: dict[str, str]
     at: float
     status: int = field(default=0, compare=False)
-
-
-class SlackError(Exception):
-    """Raised by a method handler: answered as `{"ok": false, "error": ...}`."""
-
-    def __init__(self, error: str, status: int = 200, headers: dict[str, str] | None = None):
-        super().__init__(error)
-        self.error, self.status, self.headers = error, status, headers or {}
 
 
 class _Bucket:
@@ -70,7 +61,7 @@ def _stable_id(prefix: str, key: str) -> str:
     return prefix + hashlib.sha1(key.encode()).hexdigest()[:10].upper()
 
 
-class LocalSlack:
+class LocalSlack(WebApiMethods):
     """The local Web API. Start with `start()` or `with`; stop with `close()`.
 
     rate / burst: per channel, `chat.postMessage` may be called `rate` times per second, plus
@@ -255,157 +246,3 @@ class LocalSlack:
             raise SlackError("ratelimited", 429, {"Retry-After": str(max(1, math.ceil(wait)))})
         for bucket in buckets:
             bucket.tokens -= 1
-
-    @staticmethod
-    def _check_content(params: dict[str, Any]) -> None:
-        text, blocks = params.get("text"), params.get("blocks")
-        if blocks is not None and (not isinstance(blocks, list) or len(blocks) > MAX_BLOCKS):
-            raise SlackError("invalid_blocks")
-        if text is not None and len(str(text)) > MAX_TEXT:
-            raise SlackError("msg_too_long")
-
-    @staticmethod
-    def _check_view(view: Any) -> dict[str, Any]:
-        if not isinstance(view, dict) or "type" not in view:
-            raise SlackError("invalid_arguments")
-        title = view.get("title")
-        title = title.get("text", "") if isinstance(title, dict) else title or ""
-        if len(title) > MAX_VIEW_TITLE or len(view.get("blocks") or []) > 100:
-            raise SlackError("invalid_arguments")
-        return view
-
-    def _store_view(self, view: dict[str, Any], view_id: str | None = None) -> dict[str, Any]:
-        if view_id is None:
-            self._view_seq += 1
-            view_id = f"V{self._view_seq:010d}"
-        stored = {**view, "id": view_id, "team_id": self.team_id, "hash": self._next_ts()}
-        self._views[view_id] = stored
-        return {"view": stored}
-
-    def _m_auth_test(self, p):
-        return {"url": "https://local.slack.invalid/", "team": "Local", "user": "conductor",
-                "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": self.bot_id}
-
-    def _m_chat_postMessage(self, p):
-        channel = self._resolve(p.get("channel"))
-        self._check_rate(channel)
-        if not p.get("text") and not p.get("blocks") and not p.get("attachments"):
-            raise SlackError("no_text")
-        self._check_content(p)
-        message = {"type": "message", "ts": self._next_ts(), "thread_ts": p.get("thread_ts"),
-                   "text": p.get("text") or "", "blocks": p.get("blocks"),
-                   "user": self.bot_user_id, "bot_id": self.bot_id}
-        if p.get("metadata"):
-            message["metadata"] = p["metadata"]
-        for parent in self._messages[channel]:
-            if message["thread_ts"] and parent["ts"] == message["thread_ts"]:
-                parent["reply_count"] = parent.get("reply_count", 0) + 1
-                parent["latest_reply"] = message["ts"]
-        self._messages[channel].append(message)
-        return {"channel": channel, "ts": message["ts"], "message": dict(message)}
-
-    def _m_chat_update(self, p):
-        channel = self._resolve(p.get("channel"))
-        message = self._find(channel, p.get("ts"))
-        self._check_content(p)
-        for key in ("text", "blocks"):
-            if key in p:
-                message[key] = p[key]
-        message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
-        return {"channel": channel, "ts": message["ts"], "text": message["text"],
-                "message": dict(message)}
-
-    def _m_chat_postEphemeral(self, p):
-        self._resolve(p.get("channel"))
-        if not p.get("user"):
-            raise SlackError("user_not_in_channel")
-        if not p.get("text") and not p.get("blocks"):
-            raise SlackError("no_text")
-        self._check_content(p)
-        return {"message_ts": self._next_ts()}
-
-    def _m_conversations_open(self, p):
-        users = [u for u in str(p.get("users") or "").split(",") if u]
-        if len(users) != 1:  # group DMs are not faked
-            raise SlackError("users_list_not_supplied")
-        return {"channel": {"id": self._open_dm(users[0])}}
-
-    def _visible(self, message: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:
-        shown = dict(message)
-        if str(p.get("include_all_metadata", "")).lower() not in ("true", "1"):
-            shown.pop("metadata", None)
-        return shown
-
-    def _m_conversations_history(self, p):
-        """Top-level messages, newest first, optionally newer than `oldest`."""
-        channel = self._resolve(p.get("channel"))
-        oldest = float(p.get("oldest") or 0)
-        found = [m for m in self._messages[channel]
-                 if float(m["ts"]) >= oldest and (not m.get("thread_ts") or m["thread_ts"] == m["ts"])]
-        return {"messages": [self._visible(m, p) for m in reversed(found)], "has_more": False}
-
-    def _m_conversations_replies(self, p):
-        """A thread: its parent, then its replies, oldest first."""
-        channel = self._resolve(p.get("channel"))
-        ts, oldest = p.get("ts"), float(p.get("oldest") or 0)
-        found = [m for m in self._messages[channel]
-                 if (m["ts"] == ts or m.get("thread_ts") == ts) and float(m["ts"]) >= oldest]
-        if not found:
-            raise SlackError("thread_not_found")
-        return {"messages": [self._visible(m, p) for m in found], "has_more": False}
-
-    def _m_conversations_info(self, p):
-        channel = p.get("channel")
-        if channel not in self._channels:
-            raise SlackError("channel_not_found")
-        return {"channel": dict(self._channels[channel])}
-
-    def _m_views_open(self, p):
-        if not p.get("trigger_id"):
-            raise SlackError("invalid_trigger_id")
-        return self._store_view(self._check_view(p.get("view")))
-
-    def _m_views_update(self, p):
-        view_id = p.get("view_id") or next(
-            (v["id"] for v in self._views.values()
-             if p.get("external_id") and v.get("external_id") == p.get("external_id")), None)
-        if view_id not in self._views:
-            raise SlackError("not_found")
-        return self._store_view(self._check_view(p.get("view")), view_id)
-
-    def _m_views_publish(self, p):
-        if not p.get("user_id"):
-            raise SlackError("invalid_arguments")
-        return self._store_view(self._check_view(p.get("view")))
-
-    def _m_users_info(self, p):
-        uid = p.get("user")
-        if uid not in self.users:
-            raise SlackError("user_not_found")
-        entry = self.users[uid]
-        tz = entry.get("tz", "UTC")
-        offset = datetime.now(ZoneInfo(tz)).utcoffset()
-        real_name = entry.get("real_name", uid)
-        user = {"id": uid, "team_id": self.team_id, "name": real_name.lower().replace(" ", "."),
-                "real_name": real_name, "tz": tz, "tz_label": tz,
-                "tz_offset": int(offset.total_seconds()) if offset else 0,
-                "is_bot": False, "deleted": False,
-                "profile": {"real_name": real_name, "display_name": real_name}}
-        return {"user": {**user, **entry}}
-
-    def _m_usergroups_users_list(self, p):
-        group = p.get("usergroup")
-        if group not in self.groups:
-            raise SlackError("no_such_subteam")
-        return {"users": list(self.groups[group])}
-
-    def _m_reactions_add(self, p):
-        message = self._find(self._resolve(p.get("channel")), p.get("timestamp"))
-        name = p.get("name")
-        if not name:
-            raise SlackError("invalid_name")
-        reactions = message.setdefault("reactions", [])
-        if any(r["name"] == name for r in reactions):
-            raise SlackError("already_reacted")
-        reactions.append({"name": name, "users": [self.bot_user_id], "count": 1})
-        return {}

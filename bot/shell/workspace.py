@@ -4,7 +4,6 @@ messages people write themselves."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +32,6 @@ class ShellWorkspace(LocalSlack):
     def __init__(self, **kwargs: Any):
         # Nobody is rate-limited at a rehearsal: the messenger paces itself as in production.
         super().__init__(rate=1000.0, burst=1000, **kwargs)
-        self._seen = threading.Lock()
         self.privates: list[Private] = []
         self.opened: list[Opened] = []
         self.homes: dict[str, dict[str, Any]] = {}
