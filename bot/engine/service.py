@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine import events as ev
-from bot.engine.effects import RunAutomation, SetTimer
+from bot.engine.effects import Audit, RunAutomation, SetTimer
 from bot.engine.journal import (
     DISPATCH,
     START_RUN,
@@ -205,6 +205,14 @@ class ConductorService:
 
     def _claim(self, conn: Connection, key: str, source: str) -> bool:
         return insert_or_ignore(conn, InboundEvent, {"key": key, "source": source, "received_at": self.clock()}) == 1
+
+    def record_refusal(self, actor: str, asked: str, reason: str, **details: str) -> None:
+        """Audit a refusal of something the engine does not decide (reloading workflows,
+        steering a stand-up's schedule) the way the engine audits its own."""
+        refused = Refused("not_allowed", reason, effects=[Audit(
+            "refused", actor, None, {"code": "not_allowed", "reason": reason, "event": {"type": asked, **details}})])
+        with self.engine.begin() as conn:
+            self._audit_refusal(conn, None, refused, self.clock())
 
     def _audit_refusal(self, conn: Connection, run_id: str | None, outcome: Refused, now: datetime) -> None:
         conn.execute(insert(AuditEvent.__table__), [

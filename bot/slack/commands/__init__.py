@@ -29,7 +29,6 @@ from bot.settings import admin_ids
 from bot.slack.acks import Later, Note, decide_now_tell_later
 from bot.slack.blocks import forms
 from bot.slack.commands import replies
-from bot.slack.commands.audit import audit_refusal
 from bot.slack.commands.parse import Command, CommandError, parse_command
 from bot.slack.commands.payload import Typed, is_slash_command, problem, read_command
 from bot.slack.lookup import PayloadGuard
@@ -137,7 +136,7 @@ def reload_command(runtime: Runtime, user: str, notify: Notify | None) -> str:
     admins = admin_ids(runtime.settings)
     if user not in admins:
         reason = "only Conductor's admins (the `ADMINS` setting) may reload the workflow files"
-        audit_refusal(runtime, user, "Reload", reason)
+        runtime.service.record_refusal(user, "Reload", reason)
         return reason[0].upper() + reason[1:] + "."
     catalog = runtime.reload()
     if catalog.ok:
@@ -167,7 +166,7 @@ def standup_command(runtime: Runtime, user: str, args: list[str]) -> str:
     workflow = runtime.versions.current(workflow_id).workflow
     if not may(workflow, None, user, "cancel", runtime.service.directory):
         reason = f"only the leads of `{workflow_id}` (who may cancel its runs) may {args[0]} it"
-        audit_refusal(runtime, user, f"Standup{args[0].capitalize()}", reason, workflow_id=workflow_id)
+        runtime.service.record_refusal(user, f"Standup{args[0].capitalize()}", reason, workflow_id=workflow_id)
         return reason[0].upper() + reason[1:] + "."
     match args[0]:
         case "pause":
