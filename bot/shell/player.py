@@ -236,18 +236,14 @@ class Player:
 
     def _run_thread(self, which: str) -> tuple[str, str]:
         with self.session.runtime.sessions() as db:
-            query = select(Run.id, Run.channel, Run.thread_ts).order_by(Run.created_at.desc())
+            query = select(Run.id, Run.workflow_id, Run.channel, Run.thread_ts).order_by(Run.created_at.desc())
             rows = db.execute(query).all()
-        for run_id, channel, thread_ts in rows:
-            if which in ("last", run_id) or which == self._workflow_of(run_id):
+        for run_id, workflow_id, channel, thread_ts in rows:
+            if which in ("last", run_id, workflow_id):
                 if not channel or not thread_ts:
                     raise ValueError(f"run {run_id} has no thread yet")
                 return channel, thread_ts
         raise ValueError(f"no run {which!r} (use a run id, a workflow id or `last`)")
-
-    def _workflow_of(self, run_id: str) -> str | None:
-        with self.session.runtime.sessions() as db:
-            return db.get_one(Run, run_id).workflow_id
 
     def _do_reply(self, rest: str) -> list[str]:
         which, _, text = rest.partition(" ")
