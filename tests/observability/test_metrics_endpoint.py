@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import text
 
 from bot.observability.metrics import count_slack_ratelimited
-from bot.settings import Settings
 from bot.slack.blocks.outbox import render_outbox
 from bot.slack.client import make_client
 from bot.slack.messenger import Messenger
 from tests.fakeslack import FakeSlack
+from tests.slack.live import slack_settings
 from tests.observability.served import app_with_metrics, scrape, value, wait_for
-from tests.slack.signed import SIGNING_SECRET, event, slash_command
+from tests.slack.signed import event, slash_command
 
 WORKFLOW = """
 id: review
@@ -31,12 +31,8 @@ UNDELIVERED = "select count(*) from outbox where status in ('pending', 'sending'
 
 @pytest.fixture
 def served(migrated_db_url, tmp_path):
-    folder = tmp_path / "wf"
-    folder.mkdir()
-    (folder / "review.yaml").write_text(WORKFLOW)
     with FakeSlack() as fake:
-        settings = Settings(database_url=migrated_db_url, workflows_dir=str(folder), slack_bot_token="xoxb-test",
-                            slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.url)
+        settings = slack_settings(migrated_db_url, tmp_path / "wf", fake, {"review.yaml": WORKFLOW})
         with app_with_metrics(settings) as (url, base, runtime):
             yield url, base, runtime, fake, settings
 

@@ -4,14 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 from bot.engine.permissions import Directory
+from bot.localslack import LocalSlack
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.client import make_client
 from bot.slack.web import LocalServer, wsgi_app
 from bot.webhooks import webhook_app
+from tests.slack.signed import SIGNING_SECRET
+
+
+def slack_settings(database_url: str, folder: Path, slack: LocalSlack, workflows: dict[str, str] | None = None,
+                   **extra: Any) -> Settings:
+    """Settings for the app under test: its database, the workflow files written into `folder`
+    (when given), the test signing secret, and `slack` as the Web API."""
+    if workflows is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in workflows.items():
+            (folder / name).write_text(text)
+    return Settings(database_url=database_url, workflows_dir=str(folder), slack_bot_token="xoxb-test",
+                    slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.url, **extra)
 
 
 @contextmanager

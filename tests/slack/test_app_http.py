@@ -6,10 +6,9 @@ import time
 
 import pytest
 
-from bot.settings import Settings
 from tests.fakeslack import FakeSlack
-from tests.slack.live import running_app
-from tests.slack.signed import SIGNING_SECRET, event, post, slash_command
+from tests.slack.live import running_app, slack_settings
+from tests.slack.signed import event, post, slash_command
 
 WORKFLOW = """
 id: review
@@ -24,12 +23,8 @@ steps:
 
 @pytest.fixture
 def app_url(migrated_db_url, tmp_path):
-    folder = tmp_path / "wf"
-    folder.mkdir()
-    (folder / "review.yaml").write_text(WORKFLOW)
     with FakeSlack() as fake:
-        settings = Settings(database_url=migrated_db_url, workflows_dir=str(folder), slack_bot_token="xoxb-test",
-                            slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.url, admins="U01ANN")
+        settings = slack_settings(migrated_db_url, tmp_path / "wf", fake, {"review.yaml": WORKFLOW}, admins="U01ANN")
         with running_app(settings) as (url, runtime):
             yield url.removesuffix("/slack/events"), fake, runtime
 

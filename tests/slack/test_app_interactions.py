@@ -11,10 +11,9 @@ import pytest
 from sqlalchemy import text
 
 from bot.engine import events as ev
-from bot.settings import Settings
 from bot.slack.blocks import actions as a
 from tests.fakeslack import FakeSlack
-from tests.slack.live import running_app
+from tests.slack.live import running_app, slack_settings
 from tests.slack.signed import event, post, slash_command
 from tests.polling import wait_for
 
@@ -38,12 +37,8 @@ steps:
 
 @pytest.fixture
 def live(migrated_db_url, tmp_path):
-    folder = tmp_path / "wf"
-    folder.mkdir()
-    (folder / "review.yaml").write_text(WORKFLOW)
     with FakeSlack() as fake:
-        settings = Settings(database_url=migrated_db_url, workflows_dir=str(folder), slack_bot_token="xoxb-test",
-                            slack_signing_secret="test-signing-secret", slack_api_url=fake.url)
+        settings = slack_settings(migrated_db_url, tmp_path / "wf", fake, {"review.yaml": WORKFLOW})
         with running_app(settings) as (url, runtime):
             slash_command(url, "start review")
             run_id = wait(lambda: scalar(runtime, "select id from runs"))

@@ -21,15 +21,14 @@ from sqlalchemy import text
 
 from bot.engine.state import RunState
 from bot.runtime import Runtime, build_runtime
-from bot.settings import Settings
 from bot.slack.acks import SORRY
 from bot.slack.app import build_app
 from bot.slack.blocks import actions as a
 from bot.slack.client import make_client
 from bot.slack.web import wsgi_app
 from tests.fakeslack import FakeSlack
-from tests.slack.live import serve_wsgi
-from tests.slack.signed import SIGNING_SECRET, event, slash_command
+from tests.slack.live import serve_wsgi, slack_settings
+from tests.slack.signed import event, slash_command
 from tests.slack.test_app_interactions import click, submit
 from tests.slack.test_blocks import fake_state_from
 
@@ -115,13 +114,8 @@ class Bot:
 
 @pytest.fixture
 def bot(migrated_db_url, tmp_path) -> Iterator[Bot]:
-    folder = tmp_path / "wf"
-    folder.mkdir()
-    (folder / "review.yaml").write_text(REVIEW)
-    (folder / "huddle.yaml").write_text(HUDDLE)
     with FakeSlack() as fake:
-        settings = Settings(database_url=migrated_db_url, workflows_dir=str(folder), slack_bot_token="xoxb-test",
-                            slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.url)
+        settings = slack_settings(migrated_db_url, tmp_path / "wf", fake, {"review.yaml": REVIEW, "huddle.yaml": HUDDLE})
         runtime = build_runtime(settings)
         lazy = DiesAfterAnswering()
         try:

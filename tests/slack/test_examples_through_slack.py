@@ -4,6 +4,8 @@ through the app over signed HTTP: buttons, generated forms, decisions, stand-up 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import json
 import time
 from datetime import UTC, datetime
@@ -12,12 +14,11 @@ import pytest
 
 from bot.engine import events as ev
 from bot.engine.permissions import StaticDirectory, users_of
-from bot.settings import Settings
 from bot.slack.blocks import actions as a
 from bot.slack.blocks import forms
 from tests.fakeslack import FakeSlack
 from tests.harness import GROUPS
-from tests.slack.live import running_app
+from tests.slack.live import running_app, slack_settings
 from tests.slack.test_app_interactions import click, submit
 from tests.slack.test_blocks import fake_state_from
 from tests.slack.signed import slash_command
@@ -65,8 +66,7 @@ def example_value(spec):
 @pytest.fixture
 def app(migrated_db_url):
     with FakeSlack() as fake:
-        settings = Settings(database_url=migrated_db_url, workflows_dir="workflows", slack_bot_token="xoxb-test",
-                            slack_signing_secret="test-signing-secret", slack_api_url=fake.url)
+        settings = slack_settings(migrated_db_url, Path("workflows"), fake)
         directory = StaticDirectory(GROUPS)
         with running_app(settings, directory) as (url, runtime):
             yield url, fake, runtime, directory

@@ -12,10 +12,8 @@ import pytest
 from sqlalchemy import text
 
 from bot.automations.http_runner import signature
-from bot.settings import Settings
 from tests.fakeslack import FakeSlack
-from tests.slack.live import running_app
-from tests.slack.signed import SIGNING_SECRET
+from tests.slack.live import running_app, slack_settings
 
 WORKFLOW = """
 id: intake
@@ -41,13 +39,8 @@ SECRET = "hook-secret-for-tests"
 @pytest.fixture
 def hooks(migrated_db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("INTAKE_HOOK_SECRET", SECRET)
-    folder = tmp_path / "wf"
-    folder.mkdir()
-    (folder / "intake.yaml").write_text(WORKFLOW)
-    (folder / "manual.yaml").write_text(OTHER)
     with FakeSlack() as fake:
-        settings = Settings(database_url=migrated_db_url, workflows_dir=str(folder), slack_bot_token="xoxb-test",
-                            slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.url)
+        settings = slack_settings(migrated_db_url, tmp_path / "wf", fake, {"intake.yaml": WORKFLOW, "manual.yaml": OTHER})
         with running_app(settings) as (url, runtime):
             yield url.removesuffix("/slack/events") + "/webhooks/", runtime
 
