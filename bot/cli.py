@@ -158,6 +158,19 @@ def shell(workflows_dir: str | None, as_user: str | None, script: str | None, da
                        live_http=live_http, color=color))
 
 
+@main.command()
+def doctor() -> None:
+    """Check the Slack workspace and the deployment; one line per check, exit 1 if any fails.
+
+    Checks the token, its scopes, the channels, people and user groups the workflows name,
+    the escalation channel, the workflows' secrets, the database and its clock, and with
+    SLACK_APP_TOKEN the Socket Mode connection.
+    """
+    from bot.doctor import run_doctor
+
+    sys.exit(run_doctor(get_settings(), click.echo))
+
+
 @main.group()
 def db() -> None:
     """Database migrations (DATABASE_URL)."""

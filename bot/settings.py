@@ -32,6 +32,9 @@ class Settings(BaseSettings):
 
     port: int = 3000
     log_format: str = "text"
+    # `info` (the default) writes one line per meaningful thing; `debug` brings back the
+    # libraries' chatter (APScheduler's job lines, Slack's requests).
+    log_level: str = "info"
     # `conductor clock` serves GET /metrics on this port when set (`conductor serve` always
     # serves it on PORT): the clock's own figures (automations, Slack's 429s) live there.
     metrics_port: int | None = None
