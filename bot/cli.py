@@ -3,21 +3,61 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import click
 
 from bot.definitions.four_questions import QUESTIONS, recommend
 from bot.definitions.problems import CODES, summary_line
-from bot.settings import get_settings
+from bot.settings import Settings
 
 YES_NO = click.Choice(["yes", "no"], case_sensitive=False)
+STARTUP_PROBLEM_EXIT = 2
+T = TypeVar("T")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="conductor", prog_name="conductor")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of a start-up problem instead of one line.")
+@click.pass_context
+def main(context: click.Context, debug: bool) -> None:
     """Conductor: conduct hybrid workflows of people and automations in Slack."""
+    context.obj = {"debug": debug}
+
+
+def _debugging() -> bool:
+    context = click.get_current_context(silent=True)
+    while context is not None:
+        if isinstance(context.obj, dict) and context.obj.get("debug"):
+            return True
+        context = context.parent
+    return False
+
+
+def started(start: Callable[[], T]) -> T:
+    """Run `start`; a start-up problem is one line on standard error and exit status 2 (the
+    whole traceback with `conductor --debug`)."""
+    from bot.preflight import StartupProblem
+
+    try:
+        return start()
+    except StartupProblem as problem:
+        if _debugging():
+            raise
+        click.echo(f"conductor: {problem.line()}", err=True)
+        for detail in problem.details:
+            click.echo(f"  {detail}", err=True)
+        sys.exit(STARTUP_PROBLEM_EXIT)
+
+
+def get_settings() -> Settings:
+    """The process's settings; an invalid one is a start-up problem (one line, exit 2)."""
+    from bot.preflight import read_settings
+    from bot.settings import get_settings as cached
+
+    return started(lambda: read_settings(cached))
 
 
 @main.command()
@@ -116,8 +156,8 @@ def serve(port: int | None, threads: int, no_clock: bool, socket_mode: bool) -> 
     from bot.serve import run_serve
 
     settings = get_settings()
-    sys.exit(run_serve(settings, port=port or settings.port, threads=threads, with_clock=not no_clock,
-                       socket_mode=socket_mode))
+    sys.exit(started(lambda: run_serve(settings, port=port or settings.port, threads=threads,
+                                       with_clock=not no_clock, socket_mode=socket_mode)))
 
 
 @main.command()
@@ -128,9 +168,19 @@ def clock(workers: int) -> None:
     On PostgreSQL one clock leads at a time; a second waits as a standby and takes over
     within seconds when the leader stops. On SQLite run one clock process.
     """
+    from bot.preflight import check_bot_token, ensure_schema, load_workflows
     from bot.scheduling.process import run_clock
+    from bot.slack.client import make_client
 
-    sys.exit(run_clock(get_settings(), workers=workers))
+    settings = get_settings()
+
+    def start() -> int:
+        ensure_schema(settings.database_url)
+        load_workflows(settings.workflows_dir)
+        check_bot_token(settings, make_client(settings), required=False)
+        return run_clock(settings, workers=workers)
+
+    sys.exit(started(start))
 
 
 @main.command()
@@ -182,7 +232,10 @@ def db_upgrade(revision: str) -> None:
     """Migrate the database to REVISION (default: the newest)."""
     from bot.store.migrate import upgrade
 
+    from bot.preflight import parse_database_url
+
     url = get_settings().database_url
+    started(lambda: parse_database_url(url))
     upgrade(url, revision)
     click.echo(f"database at {revision}")
 

@@ -1,13 +1,23 @@
 """`conductor serve`: the web process (Slack's requests), with the clock and the messenger
 unless `--no-clock`. Among several such processes one leads the clock and delivers the
-outbox; the others serve Slack's requests and stand by."""
+outbox; the others serve Slack's requests and stand by.
+
+Slack's requests come over HTTP (`POST /slack/events`, signed) or, with `--socket`, over a
+Socket Mode WebSocket the process opens itself (no public URL, no signing secret). Either way
+`GET /healthz`, `GET /metrics` and `POST /webhooks/<workflow>` are served on `PORT`.
+
+Everything that can stop the start is checked first (`bot.preflight`), before a thread or a
+socket is opened, so a process either starts whole or says in one line why it cannot.
+"""
 
 from __future__ import annotations
 
 import logging
 import signal
 import threading
+from typing import Any
 
+from bot import preflight
 from bot.observability.logs import configure_logging
 from bot.runtime import build_runtime
 from bot.scheduling.process import lead
@@ -30,37 +40,70 @@ def run_serve(settings: Settings, *, port: int, threads: int = 8, with_clock: bo
     # while the runtime is still being built.
     signal.signal(signal.SIGTERM, _interrupt)
     configure_logging(settings)
+    app_token = preflight.check_socket_mode(settings) if socket_mode else None
+    if not socket_mode:
+        preflight.check_http_mode(settings)
+    preflight.ensure_schema(settings.database_url)
+    preflight.load_workflows(settings.workflows_dir)
     client = make_client(settings)
+    bot = preflight.check_bot_token(settings, client, required=True)
+    preflight.check_port_free(port)
+    if bot is not None:
+        log.info("connected to Slack as @%s (%s) in %s", bot["user"], bot["user_id"], bot["team"])
+
     runtime = build_runtime(settings, directory=SlackDirectory(client))
-    app = build_app(runtime, client)
     stop = threading.Event()
     leader = None
-    if with_clock:
-        leader = threading.Thread(target=lead, args=(settings, runtime, stop), name="clock-leader")
-        leader.start()
+    socket: Any = None
     try:
-        if socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
+        app = build_app(runtime, client, socket_mode=socket_mode)
+        health = lambda: True  # noqa: E731 - replaced below in Socket Mode
+        if app_token is not None:
+            socket = _connect_socket(app, app_token)
+            health = socket.client.is_connected
+        from waitress import create_server
 
-            if settings.slack_app_token is None:
-                raise SystemExit("SLACK_APP_TOKEN is needed for Socket Mode")
-            SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
-        else:
-            from waitress import create_server
-
-            application = wsgi_app(app, database=runtime.engine,
-                                   webhooks=webhook_app(runtime.service, runtime.versions))
+        application = wsgi_app(None if socket_mode else app, health, database=runtime.engine,
+                               webhooks=webhook_app(runtime.service, runtime.versions))
+        try:
             server = create_server(application, host="0.0.0.0", port=port, threads=threads)
-            log.info("serving Slack on port %s (POST /slack/events, POST /webhooks/<workflow>, GET /healthz, GET /metrics)", port)
-            try:
-                server.run()
-            finally:
-                server.close()
+        except OSError as error:
+            raise preflight.port_in_use(port, error) from error
+        if with_clock:
+            leader = threading.Thread(target=lead, args=(settings, runtime, stop), name="clock-leader")
+            leader.start()
+        if socket_mode:
+            log.info("receiving Slack over Socket Mode; serving GET /healthz, GET /metrics and "
+                     "POST /webhooks/<workflow> on port %s", port)
+        else:
+            log.info("serving Slack on port %s (POST /slack/events, POST /webhooks/<workflow>, GET /healthz, "
+                     "GET /metrics)", port)
+        try:
+            server.run()
+        finally:
+            server.close()
     except KeyboardInterrupt:
         pass
     finally:
         stop.set()
+        if socket is not None:
+            socket.close()
         if leader is not None:
             leader.join(timeout=30)
         runtime.close()
     return 0
+
+
+def _connect_socket(app: Any, app_token: str) -> Any:
+    """Open the Socket Mode connection (Bolt's built-in client: it pings, and reconnects with a
+    fresh URL when Slack drops the socket or asks it to refresh)."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackApiError
+
+    handler = SocketModeHandler(app, app_token)
+    try:
+        handler.connect()
+    except (SlackApiError, OSError) as error:
+        handler.close()
+        raise preflight.socket_mode_refused(error) from error
+    return handler

@@ -11,8 +11,12 @@ from bot.runtime import Runtime
 from bot.slack import actions, commands, events, views
 
 
-def build_app(runtime: Runtime, client: WebClient, *, listener_executor: Executor | None = None) -> App:
+def build_app(runtime: Runtime, client: WebClient, *, listener_executor: Executor | None = None,
+              socket_mode: bool = False) -> App:
     """A Bolt app that verifies Slack's signatures, decides, then answers.
+
+    Over Socket Mode (`socket_mode`) Slack signs nothing: the requests arrive on a WebSocket
+    the app opened itself with its app-level token, so no signing secret is needed.
 
     Listeners are split the way Bolt intends for this: the `ack` function has the engine decide
     (the change is committed before Slack hears 200, so a crash cannot lose an answered
@@ -26,12 +30,12 @@ def build_app(runtime: Runtime, client: WebClient, *, listener_executor: Executo
     one that can tell when all the work asked for is done.
     """
     secret = runtime.settings.slack_signing_secret
-    if secret is None:
+    if secret is None and not socket_mode:
         raise ValueError("SLACK_SIGNING_SECRET is not set: Slack's requests could not be verified")
     app = App(
         client=client,
-        signing_secret=secret.get_secret_value(),
-        request_verification_enabled=True,
+        signing_secret=secret.get_secret_value() if secret is not None else "",
+        request_verification_enabled=not socket_mode,
         token_verification_enabled=False,  # the token is checked by the first API call instead
         process_before_response=True,
         **({"listener_executor": listener_executor} if listener_executor is not None else {}),

@@ -20,12 +20,13 @@ from bot.slack.lookup import request_problem
 MAX_BODY_BYTES = 1024 * 1024  # Slack's payloads are far smaller; refuse anything larger
 
 
-def wsgi_app(app: App, health: Callable[[], bool] = lambda: True, *, database: Engine | None = None,
+def wsgi_app(app: App | None, health: Callable[[], bool] = lambda: True, *, database: Engine | None = None,
              webhooks: Callable[..., Iterable[bytes]] | None = None) -> Callable[..., Iterable[bytes]]:
     """The web application. `database` lets `/metrics` report the database's figures (runs,
     steps, outbox); without it `/metrics` shows this process's own figures only. `webhooks`
-    serves `POST /webhooks/<workflow>` (see `bot.webhooks`)."""
-    slack = SlackRequestHandler(app, path="/slack/events")
+    serves `POST /webhooks/<workflow>` (see `bot.webhooks`). Without `app` (Socket Mode, where
+    Slack's requests come over the socket) `POST /slack/events` is not served."""
+    slack = SlackRequestHandler(app, path="/slack/events") if app is not None else None
 
     def acknowledge(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         # Bolt answers once the listener has acknowledged (the work goes on afterwards), so
@@ -37,6 +38,7 @@ def wsgi_app(app: App, health: Callable[[], bool] = lambda: True, *, database: E
             status[0] = line.split(" ", 1)[0]
             return start_response(line, headers, exc_info)
 
+        assert slack is not None  # only routed here when Slack's requests come over HTTP
         try:
             return slack(environ, record_status)
         finally:
@@ -52,7 +54,7 @@ def wsgi_app(app: App, health: Callable[[], bool] = lambda: True, *, database: E
             body, content_type = scrape(database)
             start_response("200 OK", [("Content-Type", content_type)])
             return [body]
-        if path == "/slack/events" and method == "POST":
+        if path == "/slack/events" and method == "POST" and slack is not None:
             if int(environ.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
                 start_response("413 Payload Too Large", [("Content-Type", "text/plain")])
                 return [b"too large\n"]
