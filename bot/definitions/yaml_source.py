@@ -1,21 +1,27 @@
 """Read a YAML file into plain Python data while remembering where every key and value stood.
 
-YAML 1.2 semantics (ruamel.yaml's resolver): `on`, `yes` and `no` stay strings and `9:30` stays
-text, unlike PyYAML's YAML 1.1. We compose the node graph ourselves instead of letting a loader
-build objects, so that we can report *every* duplicate key (a loader stops at the first), refuse
-unknown tags, and count alias expansions to stop alias bombs before they use memory.
+YAML 1.2 semantics (its core schema, checked here rather than left to ruamel.yaml's looser
+resolver): `on`, `yes` and `no` stay strings and `9:30` stays text, unlike PyYAML's YAML 1.1, and
+a plain value is a number only when it is a well-formed one (`-_` and `0x_` are text). We compose
+the node graph ourselves instead of letting a loader build objects, so that we can report *every*
+duplicate key (a loader stops at the first), refuse unknown tags, and count alias expansions to
+stop alias bombs before they use memory.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.tag import Tag
 
 from bot.definitions.problems import Problem
 
@@ -74,32 +80,124 @@ def _position(node: Node) -> tuple[int, int]:
     return (mark.line + 1, mark.column + 1)
 
 
+# The YAML 1.2 core schema (spec 1.2.2, section 10.3.2), exactly. ruamel.yaml's own 1.2 resolver
+# is looser: it calls `-_`, `._`, `0x_` and `1_000` numbers, and a `%YAML 1.1` line brings back
+# 1.1's `on`/`off` booleans and `9:30` sexagesimals. Here a plain scalar is a number only when it
+# is one by these patterns and Python can read it; anything else is text.
+_NULL = re.compile(r"~|null|Null|NULL|")
+_BOOL = re.compile(r"true|True|TRUE|false|False|FALSE")
+_INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
+_FLOAT = re.compile(
+    r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)"
+    r"|\.(?:nan|NaN|NAN)"
+)
+_LOG10_2 = math.log10(2)
+
+
+def _too_long(digits: int) -> bool:
+    """Python refuses to print (and to parse) whole numbers with more digits than its limit."""
+    limit = sys.get_int_max_str_digits()
+    return bool(limit) and digits > limit
+
+
+def _read_int(text: str) -> int | None:
+    """The core schema's integer `text` means, or None when it is not one Python can handle."""
+    if not _INT.fullmatch(text):
+        return None
+    if text.startswith(("0o", "0x")):
+        number = int(text[2:], 8 if text[1] == "o" else 16)
+        # Hex and octal parse at any length, but the result must still be printable.
+        if _too_long(int(number.bit_length() * _LOG10_2) + 1):
+            return None
+        return number
+    if _too_long(len(text.lstrip("+-"))):
+        return None
+    return int(text, 10)
+
+
+def _read_float(text: str) -> float | None:
+    """The core schema's float `text` means, or None when it is not one."""
+    if not _FLOAT.fullmatch(text):
+        return None
+    lowered = text.lower()
+    if lowered.endswith(".inf"):
+        return -math.inf if lowered.startswith("-") else math.inf
+    if lowered == ".nan":
+        return math.nan
+    return float(text)
+
+
+def _core_tag(text: str) -> str:
+    """The core schema's tag for an untagged plain scalar."""
+    if _NULL.fullmatch(text):
+        return "null"
+    if _BOOL.fullmatch(text):
+        return "bool"
+    if _INT.fullmatch(text):
+        # Too long to be a number Python can print: text, not a float approximation of it.
+        return "int" if _read_int(text) is not None else "str"
+    if _FLOAT.fullmatch(text):
+        return "float"
+    return "str"
+
+
+class _CoreSchemaResolver(VersionedResolver):
+    """ruamel.yaml's resolver with plain scalars resolved by the YAML 1.2 core schema only.
+
+    The `%YAML` version still steers the parser's syntax; it no longer changes what a plain
+    value means. Explicit tags (`!!int 12`) and quoted scalars are left to the base class.
+    """
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode and implicit[0]:
+            return Tag(suffix=_CORE_PREFIX + _core_tag(value))
+        return super().resolve(kind, value, implicit)
+
+
+class _BadScalar(Exception):
+    """A scalar whose explicit tag its text does not fit (`!!int x`)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _scalar(node: ScalarNode) -> Any:
-    """Convert a scalar by the tag YAML 1.2's core schema resolved for it."""
+    """Convert a scalar by its tag: the core schema's for a plain value, or the one written.
+
+    Never raises anything but `_BadScalar`, and that only for an explicit tag the text does
+    not fit: an untagged plain scalar was resolved by `_core_tag`, which names a number only
+    when `_read_int` / `_read_float` can read it.
+    """
     tag = str(node.tag)
     value = node.value
-    if tag.endswith(":str") or tag.endswith(":timestamp") or tag.endswith(":merge"):
-        # Dates and times stay text: the language parses them with its own rules.
+    name = tag[len(_CORE_PREFIX):] if tag.startswith(_CORE_PREFIX) else None
+    if name is None or name in ("str", "timestamp", "merge"):
+        # Dates and times stay text: the language parses them with its own rules. Unknown
+        # tags were reported already (E010); their text is kept as it is.
         return value
-    if tag.endswith(":null"):
+    result: Any
+    if name == "null" and _NULL.fullmatch(value):
         return None
-    if tag.endswith(":bool"):
+    if name == "bool" and _BOOL.fullmatch(value):
         return value.lower() == "true"
-    if tag.endswith(":int"):
-        text = value.replace("_", "")
-        try:
-            return int(text, 0)
-        except ValueError:
-            return int(text, 10)
-    if tag.endswith(":float"):
-        lowered = value.lower().replace("_", "")
-        if lowered in (".inf", "+.inf"):
-            return math.inf
-        if lowered == "-.inf":
-            return -math.inf
-        if lowered == ".nan":
-            return math.nan
-        return float(lowered)
+    if name == "int" and (result := _read_int(value)) is not None:
+        return result
+    if name == "float" and (result := _read_float(value)) is not None:
+        return result
+    if name in ("seq", "map"):
+        raise _BadScalar(
+            f"`!!{name}` cannot tag a plain value such as `{_shown(value)}`: remove the tag"
+        )
+    if name in ("null", "bool", "int", "float"):
+        raise _BadScalar(
+            f"`{_shown(value)}` is not a YAML 1.2 `!!{name}` value: remove the tag or fix the value"
+        )
     return value
 
 
@@ -111,6 +209,7 @@ class _Builder:
         self.problems: list[Problem] = []
         self.expanded = 0
         self.stack: set[int] = set()
+        self.mistagged: set[int] = set()
 
     def build(self, node: Node, path: Path) -> Any:
         self.expanded += 1
@@ -127,7 +226,16 @@ class _Builder:
                 Problem(self.doc.path, line, col, "E010", f"unknown YAML tag `{shown}`: remove it")
             )
         if isinstance(node, ScalarNode):
-            return _scalar(node)
+            try:
+                return _scalar(node)
+            except _BadScalar as bad:
+                self._mistagged(node, bad.message)
+                return node.value
+        expected = f"{_CORE_PREFIX}{'seq' if isinstance(node, SequenceNode) else 'map'}"
+        if tag in _KNOWN_TAGS and tag != expected:
+            kind = "list" if isinstance(node, SequenceNode) else "mapping"
+            name = tag[len(_CORE_PREFIX) :]
+            self._mistagged(node, f"`!!{name}` cannot tag a {kind}: remove the tag")
         self.stack.add(id(node))
         try:
             if isinstance(node, SequenceNode):
@@ -137,6 +245,13 @@ class _Builder:
         finally:
             self.stack.discard(id(node))
         return None
+
+    def _mistagged(self, node: Node, message: str) -> None:
+        # Once per node, however many aliases repeat it.
+        if id(node) not in self.mistagged:
+            self.mistagged.add(id(node))
+            line, col = _position(node)
+            self.problems.append(Problem(self.doc.path, line, col, "E103", message))
 
     def _mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -215,6 +330,7 @@ def load_source(path: str, raw: bytes) -> tuple[SourceDoc | None, list[Problem]]
         return None, [Problem(path, 1, 1, "E003", "file is empty: a workflow needs at least `id` and `steps`")]
 
     yaml = YAML(typ="rt")
+    yaml.Resolver = _CoreSchemaResolver
     try:
         root = yaml.compose(io.StringIO(text))
     except MarkedYAMLError as exc:

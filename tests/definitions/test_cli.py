@@ -66,3 +66,20 @@ def test_the_installed_command_runs():
         capture_output=True, text=True, check=True,
     )
     assert result.stdout.startswith("flowchart TD")
+
+
+def test_validate_reads_number_like_text_as_text_without_a_traceback(tmp_path):
+    odd = tmp_path / "odd.yaml"
+    odd.write_text("id: odd\nname: -_\nsteps:\n  - {id: a, ask: starter, prompt: ._}\n"
+                   "  - {id: b, ask: starter, prompt: 0x_}\n  - {id: c, ask: starter, prompt: +_}\n")
+    tagged = tmp_path / "tagged.yaml"
+    tagged.write_text("id: tagged\nname: !!int -_\nsteps:\n  - {id: a, ask: starter}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "validate", str(odd), str(tagged)],
+        capture_output=True, text=True,
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{tagged}:2:7: E103 `-_` is not a YAML 1.2 `!!int` value" in result.stdout
+    assert str(odd) not in result.stdout
+    assert "2 files checked: 1 error" in result.stdout
