@@ -17,6 +17,8 @@ import signal
 import threading
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
+
 from bot import preflight
 from bot.observability.logs import configure_logging
 from bot.runtime import build_runtime
@@ -25,6 +27,7 @@ from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.client import make_client
 from bot.slack.directory import SlackDirectory
+from bot.slack.socket_mode import open_socket
 from bot.slack.web import wsgi_app
 from bot.webhooks import webhook_app
 
@@ -59,7 +62,10 @@ def run_serve(settings: Settings, *, port: int, threads: int = 8, with_clock: bo
         app = build_app(runtime, client, socket_mode=socket_mode)
         health = lambda: True  # noqa: E731 - replaced below in Socket Mode
         if app_token is not None:
-            socket = _connect_socket(app, app_token)
+            try:
+                socket = open_socket(app, app_token)
+            except (SlackApiError, OSError) as error:
+                raise preflight.socket_mode_refused(error) from error
             health = socket.client.is_connected
         from waitress import create_server
 
@@ -92,18 +98,3 @@ def run_serve(settings: Settings, *, port: int, threads: int = 8, with_clock: bo
             leader.join(timeout=30)
         runtime.close()
     return 0
-
-
-def _connect_socket(app: Any, app_token: str) -> Any:
-    """Open the Socket Mode connection (Bolt's built-in client: it pings, and reconnects with a
-    fresh URL when Slack drops the socket or asks it to refresh)."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-    from slack_sdk.errors import SlackApiError
-
-    handler = SocketModeHandler(app, app_token)
-    try:
-        handler.connect()
-    except (SlackApiError, OSError) as error:
-        handler.close()
-        raise preflight.socket_mode_refused(error) from error
-    return handler
