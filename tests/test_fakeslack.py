@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from bot.localslack.scopes import manifest_scopes
 from tests.fakeslack import FakeSlack, fake_slack  # noqa: F401 (fixture)
 
 USERS = {
@@ -18,6 +19,8 @@ USERS = {
     "U02BEN": {"real_name": "Ben Okafor", "tz": "UTC"},
 }
 GROUPS = {"S01WRITERS": ["U01ANA", "U02BEN"]}
+# What the manifest asks for, and what these tests call besides.
+SCOPES = manifest_scopes() | {"channels:read", "groups:read", "im:read", "reactions:write", "channels:join"}
 
 
 def client_for(fake: FakeSlack, token: str | None = "xoxb-test", **kwargs) -> WebClient:
@@ -33,7 +36,7 @@ def error_of(call) -> SlackApiError:
 @pytest.fixture
 def fast() -> FakeSlack:
     """A fake whose rate limits never get in the way."""
-    with FakeSlack(users=USERS, groups=GROUPS, rate=1000, burst=1000) as fake:
+    with FakeSlack(users=USERS, groups=GROUPS, rate=1000, burst=1000, scopes=SCOPES) as fake:
         yield fake
 
 
@@ -249,3 +252,116 @@ def test_close_releases_hangs_and_restarts_cleanly():
 def test_fixture_gives_a_running_fake(fake_slack: FakeSlack):  # noqa: F811
     assert client_for(fake_slack).auth_test()["ok"]
     assert fake_slack.url.startswith("http://127.0.0.1:") and fake_slack.url.endswith("/api/")
+
+
+def test_scopes_granted_are_in_every_answer_and_missing_ones_refused():
+    with FakeSlack() as fake:  # grants what the manifest asks for
+        answer = client_for(fake).auth_test()
+        assert set(answer.headers["x-oauth-scopes"].split(",")) == set(manifest_scopes())
+        assert "usergroups:read" in manifest_scopes()
+        refused = error_of(lambda: client_for(fake).conversations_list())
+        assert refused.response["error"] == "missing_scope"
+        assert refused.response["needed"] == "channels:read"
+        assert refused.response.headers["x-oauth-scopes"] == answer.headers["x-oauth-scopes"]
+    with FakeSlack(scopes={"chat:write"}, groups=GROUPS) as fake:
+        client = client_for(fake)
+        assert client.auth_test().headers["x-oauth-scopes"] == "chat:write"
+        assert client.chat_postMessage(channel="#a", text="x")["ok"]
+        for call in (lambda: client.usergroups_list(), lambda: client.users_info(user="U01ANA"),
+                     lambda: client.conversations_open(users="U01ANA")):
+            assert error_of(call).response["error"] == "missing_scope"
+        fake.scopes.add("usergroups:read")  # granted later, as by reinstalling the app
+        assert client.usergroups_list()["ok"]
+
+
+def test_declared_channels_are_listed_in_pages_with_membership(fast: FakeSlack):
+    client = client_for(fast)
+    for n in range(5):
+        fast.add_channel(f"c{n}", member=n % 2 == 0)
+    fast.add_channel("#secret", private=True, member=False)
+    fast.add_channel("#team-only", private=True)
+    fast.add_channel("old", archived=True)
+    fast.scopes.discard("groups:read")
+    assert error_of(lambda: client.conversations_list(types="public_channel,private_channel")).response[
+        "needed"] == "groups:read"
+    fast.scopes.add("groups:read")
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = client.conversations_list(types="public_channel,private_channel", limit=2, cursor=cursor)
+        seen += page["channels"]
+        pages += 1
+        cursor = page["response_metadata"]["next_cursor"]
+        if not cursor:
+            break
+    names = [c["name"] for c in seen]
+    assert names == ["c0", "c1", "c2", "c3", "c4", "team-only", "old"] and pages == 4
+    assert [c["is_member"] for c in seen[:5]] == [True, False, True, False, True]
+    assert seen[5]["is_private"] and seen[6]["is_archived"]
+    public = client.conversations_list(exclude_archived=True)["channels"]
+    assert [c["name"] for c in public] == ["c0", "c1", "c2", "c3", "c4"]
+    assert error_of(lambda: client.conversations_list(cursor="nonsense")).response["error"] == "invalid_cursor"
+    # Posting by name finds the declared channel; a channel posted to first is one the bot is in.
+    assert client.chat_postMessage(channel="#c0", text="hi")["channel"] == fast.channel_id("c0")
+    posted = client.chat_postMessage(channel="#new", text="hi")["channel"]
+    assert client.conversations_info(channel=posted)["channel"]["is_member"]
+
+
+def test_info_join_and_posting_follow_membership(fast: FakeSlack):
+    client = client_for(fast)
+    public = fast.add_channel("#outside", member=False)
+    private = fast.add_channel("#hidden", private=True, member=False)
+    archived = fast.add_channel("#gone", archived=True)
+    assert client.conversations_info(channel=public)["channel"]["is_member"] is False
+    assert error_of(lambda: client.conversations_info(channel=private)).response["error"] == (
+        "channel_not_found")
+    assert client.chat_postMessage(channel="#outside", text="with chat:write.public")["ok"]
+    fast.scopes.discard("chat:write.public")
+    assert error_of(lambda: client.chat_postMessage(channel=public, text="x")).response["error"] == (
+        "not_in_channel")
+    assert error_of(lambda: client.chat_postMessage(channel=private, text="x")).response["error"] == (
+        "channel_not_found")
+    assert error_of(lambda: client.chat_postMessage(channel=archived, text="x")).response["error"] == (
+        "is_archived")
+    joined = client.conversations_join(channel=public)
+    assert joined["channel"]["is_member"] and "warning" not in joined
+    assert client.conversations_join(channel=public)["warning"] == "already_in_channel"
+    assert client.chat_postMessage(channel=public, text="member now")["ok"]
+    assert error_of(lambda: client.conversations_join(channel=private)).response["error"] == (
+        "channel_not_found")
+    assert error_of(lambda: client.conversations_join(channel=archived)).response["error"] == "is_archived"
+    fast.scopes.discard("channels:join")
+    assert error_of(lambda: client.conversations_join(channel=public)).response["needed"] == "channels:join"
+
+
+def test_user_groups_are_listed(fast: FakeSlack):
+    fast.group_handles["S01WRITERS"] = "writers"
+    groups = client_for(fast).usergroups_list(include_users=True)["usergroups"]
+    assert groups == [{"id": "S01WRITERS", "team_id": fast.team_id, "is_usergroup": True,
+                       "name": "writers", "handle": "writers", "date_delete": 0, "user_count": 2,
+                       "users": ["U01ANA", "U02BEN"]}]
+    assert "users" not in client_for(fast).usergroups_list()["usergroups"][0]
+
+
+def test_auth_test_names_the_team_and_the_bot():
+    with FakeSlack(team_id="T0001", team_name="Acme", bot_user_id="U0BOT", bot_name="conductor") as fake:
+        answer = client_for(fake).auth_test()
+        assert (answer["team"], answer["team_id"], answer["user"], answer["user_id"]) == (
+            "Acme", "T0001", "conductor", "U0BOT")
+
+
+def test_socket_mode_connections_open_with_the_app_token():
+    def connect(fake: FakeSlack, token: str):
+        return client_for(fake, None).apps_connections_open(app_token=token)
+
+    with FakeSlack(app_token="xapp-1-right") as fake:
+        assert error_of(lambda: connect(fake, "xapp-1-right")).response["error"] == "internal_error"
+        fake.socket_url = "ws://127.0.0.1:5555/link"
+        answer = connect(fake, "xapp-1-right")
+        assert answer["url"] == "ws://127.0.0.1:5555/link"
+        assert answer.headers["x-oauth-scopes"] == "connections:write"
+        assert error_of(lambda: connect(fake, "xapp-1-wrong")).response["error"] == "invalid_auth"
+        assert error_of(lambda: connect(fake, "xoxb-test")).response["error"] == "not_allowed_token_type"
+        assert error_of(client_for(fake, "xapp-1-right").auth_test).response["error"] == (
+            "not_allowed_token_type")
+    with FakeSlack(socket_url="ws://127.0.0.1:1/") as fake:  # no app token set: any xapp- token
+        assert connect(fake, "xapp-anything")["ok"]

@@ -43,11 +43,19 @@ class WebApiMethods:
         return {"view": stored}
 
     def _m_auth_test(self, p):
-        return {"url": "https://local.slack.invalid/", "team": "Local", "user": "conductor",
+        return {"url": "https://local.slack.invalid/", "team": self.team_name, "user": self.bot_name,
                 "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": self.bot_id}
+
+    def _m_apps_connections_open(self, p):
+        """Socket Mode's door: the WebSocket URL of the local Socket Mode server, when one is
+        attached (`socket_url`); without one, Slack's answer to a failure on its side."""
+        if self.socket_url is None:
+            raise SlackError("internal_error")
+        return {"url": self.socket_url}
 
     def _m_chat_postMessage(self, p):
         channel = self._resolve(p.get("channel"))
+        self._check_can_post(channel)
         self._check_rate(channel)
         if not p.get("text") and not p.get("blocks") and not p.get("attachments"):
             raise SlackError("no_text")
@@ -114,12 +122,6 @@ class WebApiMethods:
             raise SlackError("thread_not_found")
         return {"messages": [self._visible(m, p) for m in found], "has_more": False}
 
-    def _m_conversations_info(self, p):
-        channel = p.get("channel")
-        if channel not in self._channels:
-            raise SlackError("channel_not_found")
-        return {"channel": dict(self._channels[channel])}
-
     def _m_views_open(self, p):
         if not p.get("trigger_id"):
             raise SlackError("invalid_trigger_id")
@@ -152,6 +154,19 @@ class WebApiMethods:
                 "is_bot": False, "deleted": False,
                 "profile": {"real_name": real_name, "display_name": real_name}}
         return {"user": {**user, **entry}}
+
+    def _m_usergroups_list(self, p):
+        """Every user group of the workspace; members with `include_users`."""
+        with_users = str(p.get("include_users", "")).lower() in ("true", "1")
+        found = []
+        for group_id, members in self.groups.items():
+            handle = self.group_handles.get(group_id, group_id.lower())
+            group = {"id": group_id, "team_id": self.team_id, "is_usergroup": True,
+                     "name": handle, "handle": handle, "date_delete": 0, "user_count": len(members)}
+            if with_users:
+                group["users"] = list(members)
+            found.append(group)
+        return {"usergroups": found}
 
     def _m_usergroups_users_list(self, p):
         group = p.get("usergroup")

@@ -4,8 +4,9 @@ It stands in for Slack wherever there is no workspace: `conductor shell` talks t
 do the tests.
 
 Point `WebClient(base_url=fake.url)` (or `SLACK_API_URL`) at it. It records every call, keeps
-the conversation per channel, answers like Slack (ids, increasing `ts`, errors), rate-limits
-`chat.postMessage` like Slack, and fails, hangs or goes down on demand:
+the conversation per channel, answers like Slack (ids, increasing `ts`, errors, the granted
+scopes in `x-oauth-scopes`, `missing_scope`), rate-limits `chat.postMessage` like Slack, and
+fails, hangs or goes down on demand:
 
     with LocalSlack(users={"U1": {"real_name": "Ana", "tz": "Europe/Lisbon"}}) as fake:
         WebClient(token="xoxb-test", base_url=fake.url).chat_postMessage(channel="#a", text="hi")
@@ -14,20 +15,26 @@ the conversation per channel, answers like Slack (ids, increasing `ts`, errors),
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from typing import Any, Self
 
+from bot.localslack.channels import ChannelMethods, stable_id
 from bot.localslack.errors import SlackError
 from bot.localslack.http import handler_for
 from bot.localslack.methods import WebApiMethods
+from bot.localslack.scopes import manifest_scopes, missing_for
 
+# Methods an app-level token (`xapp-`) may call; it may call nothing else, and a bot token
+# may not call these.
+APP_TOKEN_METHODS = {"apps.connections.open"}
+APP_TOKEN_SCOPES = ("connections:write",)
 
 
 @dataclass
@@ -57,31 +64,40 @@ class _Bucket:
         return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
 
 
-def _stable_id(prefix: str, key: str) -> str:
-    return prefix + hashlib.sha1(key.encode()).hexdigest()[:10].upper()
-
-
-class LocalSlack(WebApiMethods):
+class LocalSlack(WebApiMethods, ChannelMethods):
     """The local Web API. Start with `start()` or `with`; stop with `close()`.
 
     rate / burst: per channel, `chat.postMessage` may be called `rate` times per second, plus
     `burst` extra calls in a burst. workspace_rate: calls per second across all channels
-    (None: no workspace limit). token: the one accepted token (None: any `xoxb-` token).
+    (None: no workspace limit). token: the one accepted bot token (None: any `xoxb-` token).
+    scopes: what the workspace granted the bot (None: what the app's manifest asks for); a
+    method that needs another answers `missing_scope`. app_token: the one accepted app-level
+    token for Socket Mode (None: any `xapp-` token). socket_url: what `apps.connections.open`
+    hands out, set by a local Socket Mode server when one is attached. group_handles: the
+    `@handle` of user groups (default: the id in lower case).
     """
 
     def __init__(self, *, users: dict[str, dict[str, Any]] | None = None,
                  groups: dict[str, list[str]] | None = None, token: str | None = None,
                  rate: float = 1.0, burst: int = 1, workspace_rate: float | None = None,
                  team_id: str = "T0FAKETEAM", bot_user_id: str = "U0FAKEBOT",
-                 bot_id: str = "B0FAKEBOT"):
+                 bot_id: str = "B0FAKEBOT", team_name: str = "Local", bot_name: str = "conductor",
+                 scopes: Iterable[str] | None = None, app_token: str | None = None,
+                 socket_url: str | None = None, group_handles: dict[str, str] | None = None):
         self.users = dict(users or {})
         self.groups = {k: list(v) for k, v in (groups or {}).items()}
+        self.group_handles = dict(group_handles or {})
         self.token, self.rate, self.burst = token, rate, burst
         self.team_id, self.bot_user_id, self.bot_id = team_id, bot_user_id, bot_id
+        self.team_name, self.bot_name = team_name, bot_name
+        self.scopes: set[str] = set(manifest_scopes() if scopes is None else scopes)
+        self.app_token = app_token
+        self.socket_url: str | None = socket_url
         self._lock = threading.RLock()
         self._closing = threading.Event()
         self._calls: list[Call] = []
         self._channels: dict[str, dict[str, Any]] = {}  # id -> conversation object
+        self._names: dict[str, str] = {}  # channel name -> id
         self._messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._views: dict[str, dict[str, Any]] = {}
         self._buckets: dict[str, _Bucket] = {}
@@ -174,6 +190,7 @@ class LocalSlack(WebApiMethods):
             failure = self._failures[method].pop(0) if self._failures.get(method) else None
         if hang:
             self._closing.wait(hang)
+        granted: dict[str, str] = {}
         try:
             if self._down:
                 raise SlackError("service_unavailable", 503)
@@ -181,14 +198,17 @@ class LocalSlack(WebApiMethods):
                 status, error = failure
                 default = "ratelimited" if status == 429 else "internal_error"
                 raise SlackError(error or default, status, {"Retry-After": "1"} if status == 429 else {})
-            self._authenticate(params, headers)
+            scopes = self._authenticate(method, params, headers)
+            granted = {"x-oauth-scopes": ",".join(sorted(scopes))}
             handler = getattr(self, "_m_" + method.replace(".", "_"), None)
             if handler is None:
                 raise SlackError("unknown_method")
             with self._lock:
-                status, extra, body = 200, {}, {"ok": True, **handler(params)}
+                self._require(method, [])
+                status, extra, body = 200, dict(granted), {"ok": True, **handler(params)}
         except SlackError as e:
-            status, extra, body = e.status, e.headers, {"ok": False, "error": e.error}
+            status, extra = e.status, {**granted, **e.headers}
+            body = {"ok": False, "error": e.error, **e.fields}
         except Exception as e:  # noqa: BLE001 -- a bug here or a bad directory entry
             status, extra, body = 500, {}, {"ok": False, "error": f"fake_slack_error: {e!r}"}
         with self._lock:
@@ -196,14 +216,32 @@ class LocalSlack(WebApiMethods):
             self.ratelimited_count += status == 429
         return status, extra, body
 
-    def _authenticate(self, params: dict[str, Any], headers: dict[str, str]) -> None:
+    def _authenticate(self, method: str, params: dict[str, Any], headers: dict[str, str]) -> set[str]:
+        """Check the call's token; returns the scopes it carries."""
         auth = headers.get("authorization", "")
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else params.get("token")
         if not token:
             raise SlackError("not_authed")
+        if token.startswith("xapp-"):
+            if self.app_token is not None and token != self.app_token:
+                raise SlackError("invalid_auth")
+            if method not in APP_TOKEN_METHODS:
+                raise SlackError("not_allowed_token_type")
+            return set(APP_TOKEN_SCOPES)
         accepted = token == self.token if self.token is not None else token.startswith("xoxb-")
         if not accepted:
             raise SlackError("invalid_auth")
+        if method in APP_TOKEN_METHODS:
+            raise SlackError("not_allowed_token_type")
+        return self.scopes
+
+    def _require(self, method: str, kinds: list[str]) -> None:
+        if method in APP_TOKEN_METHODS:
+            return
+        missing = missing_for(method, kinds, self.scopes)
+        if missing:
+            raise SlackError("missing_scope", fields={"needed": ",".join(missing),
+                                                      "provided": ",".join(sorted(self.scopes))})
 
     def _resolve(self, channel: Any) -> str:
         """The conversation id for `#name`, a user id (their DM) or a conversation id."""
@@ -213,16 +251,20 @@ class LocalSlack(WebApiMethods):
             return self._open_dm(channel)
         if channel[0] in "CGD" and channel[1:].isalnum() and channel.isupper():
             self._channels.setdefault(channel, {"id": channel, "is_channel": channel[0] == "C",
-                                                "is_im": channel[0] == "D"})
+                                                "is_im": channel[0] == "D",
+                                                "is_private": channel[0] == "G", "is_member": True})
             return channel
         name = channel.lstrip("#")
-        cid = _stable_id("C", name)
+        if name in self._names:
+            return self._names[name]
+        cid = stable_id("C", name)
         self._channels.setdefault(cid, {"id": cid, "name": name, "is_channel": True,
-                                        "is_im": False, "is_member": True})
+                                        "is_im": False, "is_private": False, "is_member": True})
+        self._names[name] = cid
         return cid
 
     def _open_dm(self, user: str) -> str:
-        did = _stable_id("D", user)
+        did = stable_id("D", user)
         self._channels.setdefault(did, {"id": did, "is_channel": False, "is_im": True,
                                         "user": user, "is_open": True})
         return did
