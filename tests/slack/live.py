@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +42,22 @@ def serve_wsgi(application) -> Iterator[str]:
         server.close()
 
 
+def clock_from(start: datetime) -> Callable[[], datetime]:
+    """A clock that reads `start` now and then runs at the real clock's pace.
+
+    For the app served over HTTP, where a test waits in real time for listeners: what the
+    engine decides by the date (weekdays, holidays, windows in a person's own time zone)
+    comes out the same whatever day the test runs on.
+    """
+    began = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - began)
+
+
 @contextmanager
-def running_app(settings: Settings, directory: Directory | None = None) -> Iterator[tuple[str, Runtime]]:
-    runtime = build_runtime(settings, directory=directory)
+def running_app(settings: Settings, directory: Directory | None = None, *,
+                clock: Callable[[], datetime] | None = None) -> Iterator[tuple[str, Runtime]]:
+    """The app over HTTP; `clock` is the engine service's (the real clock when not given)."""
+    runtime = build_runtime(settings, directory=directory, clock=clock)
     try:
         application = wsgi_app(build_app(runtime, make_client(settings)), database=runtime.engine,
                                webhooks=webhook_app(runtime.service, runtime.versions))
