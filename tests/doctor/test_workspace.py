@@ -73,6 +73,11 @@ def test_a_missing_channel_scope_and_user_group_are_each_named(migrated_db_url: 
 
 def test_channels_the_bot_is_not_in_or_archived(tmp_path: Path):
     folder = write_workflows(tmp_path / "workflows")
+    with workspace(lacking=["#standup"]) as slack:
+        _, lines = doctor(settings_for(slack, "sqlite://", folder))
+    assert line(lines, "FAIL  channel C0STANDUP:") == (
+        "FAIL  channel C0STANDUP: not found — create it (if it is private, invite @conductor to it), "
+        f"or fix {folder}/daily.yaml:2")
     with workspace() as slack:
         slack.add_channel("#content", member=False)
         slack.add_channel("standup", channel_id="C0STANDUP", archived=True)
@@ -93,10 +98,12 @@ def test_channels_are_found_across_pages(tmp_path: Path):
             slack.add_channel(f"team-{n:03d}")
         slack.add_channel("#content")
         slack.add_channel("#content-ops")
+        slack.fail_next("conversations.list", status=429)  # waited out (Retry-After: 1), then asked again
         _, lines = doctor(settings_for(slack, "sqlite://", folder))
         listed = slack.calls_to("conversations.list")
     assert line(lines, "ok    channel #content:") and line(lines, "ok    channel #content-ops:")
-    assert len(listed) == 3 and [bool(c.params.get("cursor")) for c in listed] == [False, True, True]
+    assert [c.status for c in listed] == [429, 200, 200, 200]
+    assert [bool(c.params.get("cursor")) for c in listed] == [False, False, True, True]
     assert listed[0].params["types"] == "public_channel"  # no groups:read: private ones unseen
 
 
