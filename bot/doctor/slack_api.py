@@ -27,7 +27,7 @@ MAX_PAGES = 500  # a guard against a cursor that never ends
 class NoAnswer:
     """Why a call has no answer to read (`text.no_answer` words it)."""
 
-    timed_out: bool = False
+    timeout: float | None = None  # seconds waited in vain
     status: int | None = None  # the HTTP status of an answer that is not Slack's JSON, or a 5xx
     reason: str | None = None  # the system's words (Connection refused), or Slack's error with a 5xx
 
@@ -65,7 +65,7 @@ def call(client: WebClient, method: str, *, sleep: Callable[[float], None] = tim
                 continue
             return reply
         except Exception as exc:  # noqa: BLE001 - any failure to get an answer is a finding
-            return Reply(unreachable=describe_failure(exc))
+            return Reply(unreachable=describe_failure(exc, client.timeout))
     raise AssertionError("unreachable")
 
 
@@ -82,11 +82,11 @@ def pages(client: WebClient, method: str, **params: Any) -> Iterator[Reply]:
             return
 
 
-def describe_failure(exc: BaseException) -> NoAnswer:
-    """What went wrong with a call that got no answer."""
+def describe_failure(exc: BaseException, timeout: float) -> NoAnswer:
+    """What went wrong with a call that got no answer (after `timeout` seconds at most)."""
     reason: Any = exc.reason if isinstance(exc, urllib.error.URLError) else exc
     if isinstance(reason, (TimeoutError, socket.timeout)):
-        return NoAnswer(timed_out=True)
+        return NoAnswer(timeout=timeout)
     if isinstance(reason, OSError) and reason.strerror:
         return NoAnswer(reason=reason.strerror)
     return NoAnswer(reason=str(reason) or type(reason).__name__)

@@ -9,7 +9,7 @@ from typing import Any
 from bot.definitions.problems import Problem
 from bot.doctor.check import Check, failed, noted, passed, skipped
 from bot.doctor.needs import Escalation, Place, Use
-from bot.doctor.slack_api import CALL_TIMEOUT_SECONDS, NoAnswer, Reply
+from bot.doctor.slack_api import NoAnswer, Reply
 
 DOCTOR_CRASHED = "please report it, with this line"
 NETWORK_FIX = "check SLACK_API_URL and the network (proxy, firewall)"
@@ -30,8 +30,8 @@ def _plural(n: int, word: str) -> str:
 
 
 def no_answer(failure: NoAnswer) -> str:
-    if failure.timed_out:
-        return f"no answer within {CALL_TIMEOUT_SECONDS} s"
+    if failure.timeout is not None:
+        return f"no answer within {failure.timeout:g} s"
     if failure.status is not None:
         return f"Slack answered HTTP {failure.status}" + (f" ({failure.reason})" if failure.reason else "")
     return failure.reason or "no answer"
