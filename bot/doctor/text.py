@@ -243,7 +243,7 @@ def secrets_set(names: list[str]) -> Check:
 
 def secret_missing(name: str, places: list[Place]) -> Check:
     return failed(f"secret {name}", f"not set (used at {_places(places)})",
-                  f"set the environment variable {name} for the bot (the clock runs the automations that read it)")
+                  f"set the environment variable {name} for every bot process (`conductor serve` and `conductor clock`)")
 
 
 def signing_secret_set() -> Check:

@@ -132,7 +132,7 @@ def test_secrets_are_named_never_shown(tmp_path: Path):
     needs = workflow_needs(load_paths([str(write_workflows(tmp_path))]))
     assert [format_check(c) for c in check_secrets(needs, {})] == [
         (f"FAIL  secret CMS_TOKEN: not set (used at {tmp_path}/blog.yaml:18) — set the environment variable "
-        "CMS_TOKEN for the bot (the clock runs the automations that read it)")]
+        "CMS_TOKEN for every bot process (`conductor serve` and `conductor clock`)")]
     assert next(format_check(c) for c in check_secrets(needs, {"CMS_TOKEN": ""})).startswith("FAIL  secret CMS_TOKEN")
     shown = [format_check(c) for c in check_secrets(needs, {"CMS_TOKEN": "cms-s3cret-value"})]
     assert shown == ["ok    secrets: CMS_TOKEN is set"]
