@@ -42,6 +42,10 @@ def _standups(needs: Needs) -> bool:
     return bool(needs.standups)
 
 
+def _people(needs: Needs) -> bool:
+    return bool(needs.standups or needs.users)
+
+
 def _channels(needs: Needs) -> bool:
     return bool(needs.channels)
 
@@ -64,7 +68,7 @@ SCOPES: dict[str, Scope] = {
     # message.im events: stand-up answers written as plain DM replies (bot/slack/events).
     "im:history": Scope("to read stand-up answers written as DM replies", _standups),
     # users.info: each participant's time zone (bot/slack/directory.py); the doctor's user check.
-    "users:read": Scope("to read people's time zones for stand-ups", _standups),
+    "users:read": Scope("to read people's time zones for stand-ups (and to check user IDs)", _people),
     # usergroups.users.list: who is in a group a role names, for permissions and stand-ups
     # (bot/slack/directory.py); usergroups.list for the doctor's group check.
     "usergroups:read": Scope("to read the members of the user groups roles name", _groups),
