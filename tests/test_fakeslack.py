@@ -259,9 +259,9 @@ def test_scopes_granted_are_in_every_answer_and_missing_ones_refused():
         answer = client_for(fake).auth_test()
         assert set(answer.headers["x-oauth-scopes"].split(",")) == set(manifest_scopes())
         assert "usergroups:read" in manifest_scopes()
-        refused = error_of(lambda: client_for(fake).conversations_list())
+        refused = error_of(lambda: client_for(fake).reactions_add(channel="C1", timestamp="1.0", name="x"))
         assert refused.response["error"] == "missing_scope"
-        assert refused.response["needed"] == "channels:read"
+        assert refused.response["needed"] == "reactions:write"
         assert refused.response.headers["x-oauth-scopes"] == answer.headers["x-oauth-scopes"]
     with FakeSlack(scopes={"chat:write"}, groups=GROUPS) as fake:
         client = client_for(fake)

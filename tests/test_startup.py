@@ -30,7 +30,7 @@ def conductor(args: list[str], env: dict[str, str], timeout: float = 60) -> tupl
 
 @pytest.fixture
 def slack():
-    with FakeSlack() as fake:
+    with FakeSlack(token="xoxb-test") as fake:
         yield fake
 
 

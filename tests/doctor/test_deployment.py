@@ -75,7 +75,7 @@ def test_scopes_needed_follow_what_the_workflows_do(tmp_path: Path):
     needed = needed_scopes(both)
     assert needed["im:write"].required and needed["users:read"].required
     assert needed["usergroups:read"].required and needed["channels:read"].required
-    assert "channels:join" not in needed and "groups:read" not in needed
+    assert "channels:join" not in needed
     assert needed_scopes(both, manifest=("chat:write", "files:write"))["files:write"].why == "by the app's manifest"
     assert all(entry.why for entry in SCOPES.values())
 

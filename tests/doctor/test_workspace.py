@@ -104,7 +104,7 @@ def test_channels_are_found_across_pages(tmp_path: Path):
     assert line(lines, "ok    channel #content:") and line(lines, "ok    channel #content-ops:")
     assert [c.status for c in listed] == [429, 200, 200, 200]
     assert [bool(c.params.get("cursor")) for c in listed] == [False, False, True, True]
-    assert listed[0].params["types"] == "public_channel"  # no groups:read: private ones unseen
+    assert listed[0].params["types"] == "public_channel,private_channel"  # groups:read: private ones too
 
 
 def test_without_channels_read_one_line_says_why(tmp_path: Path):
