@@ -12,17 +12,23 @@ The database holds every timer; the clock is rebuilt from it at start. Three kin
 
 Every firing is applied through the service with a key, so two clocks, or a date job and the
 poll, firing the same timer apply it once.
+
+Stopping never waits on APScheduler: `close` refuses new work at once (nothing calls into the
+scheduler any more, see `closing`) and stops the scheduler without waiting for its jobs, then
+`wait_idle` waits for the timer jobs and automations already running, up to a deadline, and
+names what it leaves behind. Whatever is left is safe to lose with the process: timers are
+rows, and the next clock recovers an automation that was running.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -31,12 +37,19 @@ from bot.engine.schedules import take_scheduled_turn
 from bot.engine.service import ConductorService, Result
 from bot.engine.versions import WorkflowVersions
 from bot.scheduling import jobs
+from bot.scheduling.scheduler import ClockScheduler, JobExecutor
 from bot.scheduling.worker import AutomationWorker
 
 log = logging.getLogger("conductor.clock")
 
 SCHEDULE_MISFIRE_GRACE = 600  # seconds a scheduled run may start late
 HORIZON = timedelta(minutes=10)
+# How long a stopping clock waits for the work it is doing (timer jobs, automations, the
+# messenger) before the process exits without it. Below the 30 s most supervisors give
+# between SIGTERM and SIGKILL.
+STOP_GRACE_SECONDS = 12.0
+SCHEDULER_STOP_SECONDS = 1.0  # the least time given to APScheduler's loop thread to end
+JOB_THREADS = 10  # APScheduler's default for its thread pool
 
 
 def schedule_trigger(cron: str, zone: str) -> CronTrigger:
@@ -61,8 +74,9 @@ class Clock:
         self.poll_seconds = poll_seconds
         self.sweep_seconds = sweep_seconds
         self.now = now
-        self.scheduler = BackgroundScheduler(
-            timezone=UTC,
+        self.executor = JobExecutor(JOB_THREADS)
+        self.scheduler = ClockScheduler(
+            timezone=UTC, executors={"default": self.executor},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         self.worker = AutomationWorker(service, versions, workflows_dir, max_workers=max_workers, after=self.dispatch_soon)
@@ -70,6 +84,9 @@ class Clock:
         self._due: dict[str, datetime] = {}
         self._lock = threading.Lock()
         self.lateness: list[float] = []  # seconds late of each timer fired here (for measurement)
+        # Set first thing when stopping: from then on nothing here calls into the scheduler or
+        # hands out new work (a job added while APScheduler shuts down waits for its lock).
+        self.closing = threading.Event()
         service.subscribe(self.observe)
 
     # --- life ----------------------------------------------------------------------------------
@@ -87,13 +104,57 @@ class Clock:
         self.scheduler.add_job(jobs.sweep, IntervalTrigger(seconds=self.sweep_seconds), id="conductor:sweep", replace_existing=True)
         self.dispatch_soon()
 
-    def shutdown(self, wait: bool = True) -> None:
-        self.scheduler.shutdown(wait=wait)
-        self.worker.shutdown(wait=wait)
+    def shutdown(self, wait: bool = True, *, timeout: float = STOP_GRACE_SECONDS) -> list[str]:
+        """Stop: refuse new work, then wait for the work running (at most `timeout` seconds;
+        not at all without `wait`). Returns what was left running (empty: a clean stop)."""
+        deadline = time.monotonic() + (timeout if wait else 0.0)
+        self.close(deadline)
+        return self.wait_idle(deadline)
+
+    def close(self, deadline: float | None = None) -> None:
+        """Refuse new work and stop the scheduler, without waiting for running jobs. Waits
+        for the scheduler's own thread until `deadline` (a `time.monotonic()` value; default
+        STOP_GRACE_SECONDS from now), but at least a moment."""
+        self.closing.set()
+        # Jobs not started yet are dropped now (their timers are rows), before APScheduler
+        # takes its locks: whatever happens there, no job starts any more.
+        self.executor.pool.close(cancel_pending=True)
+        if not self.scheduler.running:
+            return
+        if deadline is None:
+            deadline = time.monotonic() + STOP_GRACE_SECONDS
+        # wait=False: with wait=True APScheduler waits for the running jobs while it holds the
+        # job store's lock, which a running job may be waiting for. Then its shutdown only
+        # joins its loop thread, which takes no time; in a thread of its own all the same, so
+        # that nothing here waits without a bound.
+        stopper = threading.Thread(target=self._stop_scheduler, name="clock-stop", daemon=True)
+        stopper.start()
+        stopper.join(max(deadline - time.monotonic(), SCHEDULER_STOP_SECONDS))
+        if stopper.is_alive():
+            log.warning("the scheduler's thread did not stop in time; leaving it")
+
+    def _stop_scheduler(self) -> None:
+        try:
+            self.scheduler.shutdown(wait=False)
+        except Exception:  # stopping goes on; the process is about to exit
+            log.exception("the scheduler did not shut down cleanly")
+
+    def wait_idle(self, deadline: float) -> list[str]:
+        """After `close`: wait until the timer jobs and automations running have finished, or
+        the deadline (a `time.monotonic()` value) has passed; then drop the automations not
+        started yet. Returns what is left running, and what was dropped."""
+        self.executor.pool.join(deadline - time.monotonic())
+        # A timer job may hand the worker an automation it claimed until its last moment, so
+        # the worker is waited for second, and closed only then.
+        self.worker.join(deadline - time.monotonic())
+        dropped = self.worker.pool.close(cancel_pending=True)
         jobs.install(None)
+        return self.executor.pool.busy() + self.worker.pool.busy() + dropped
 
     # --- timers --------------------------------------------------------------------------------
     def schedule_timer(self, run_id: str, key: str, due_at: datetime) -> None:
+        if self.closing.is_set():
+            return  # stopping: the timer is a row; the next clock schedules it
         with self._lock:
             if key in self.scheduled:
                 return
@@ -107,9 +168,13 @@ class Clock:
     def sweep(self) -> None:
         """Schedule every live timer due within the horizon (and so any overdue one at once)."""
         for run_id, key, due_at in self.service.upcoming_timers(self.now() + HORIZON):
+            if self.closing.is_set():
+                return
             self.schedule_timer(run_id, key, due_at)
 
     def fire(self, run_id: str, key: str, due_at: datetime | None = None) -> None:
+        if self.closing.is_set():
+            return
         with self._lock:
             self.scheduled.discard(key)
             due_at = self._due.pop(key, due_at)
@@ -120,6 +185,8 @@ class Clock:
 
     def observe(self, result: Result) -> None:
         """After any accepted event in this process: schedule its new timers, run its automations."""
+        if self.closing.is_set():
+            return  # the rows are written; the next clock picks them up
         horizon = self.now() + HORIZON
         for key, due_at in result.timers:
             if due_at <= horizon and result.run_id is not None:
@@ -131,17 +198,27 @@ class Clock:
     def dispatch_soon(self) -> None:
         """Claim waiting automations now, on a worker thread (never the caller's). (Not a
         one-off scheduler job: replacing one while it runs can break APScheduler's loop.)"""
-        if self.scheduler.running:
+        if self.closing.is_set() or not self.scheduler.running:
+            return
+        try:
             self.worker.pool.submit(self.dispatch)
+        except RuntimeError:  # closed meanwhile
+            pass
 
     def dispatch(self) -> None:
+        if self.closing.is_set():
+            return  # claim nothing more: a claimed automation must then run here
         for dispatch in self.service.claim_dispatches(self.now()):
             self.worker.submit(dispatch)
 
     def poll(self) -> None:
         now = self.now()
         for run_id, key, due_at in self.service.upcoming_timers(now, limit=500):
+            if self.closing.is_set():
+                return
             self.fire(run_id, key, due_at)
+        if self.closing.is_set():
+            return
         self.service.start_pending_runs(now)
         self.dispatch()
 

@@ -1,15 +1,21 @@
-"""`conductor clock`: become the leader, run the clock, stop cleanly on a signal."""
+"""`conductor clock`: become the leader, run the clock, stop cleanly on a signal.
+
+A stop (SIGTERM, or the lock lost) is bounded: the clock refuses new work first, then waits
+for what is running (timer jobs, automations, the messenger's Slack call) for at most
+STOP_GRACE_SECONDS, and the process exits after that whatever is left, saying what it left.
+"""
 
 from __future__ import annotations
 
 import logging
 import signal
 import threading
+import time
 
 from bot.observability.logs import configure_logging
 from bot.observability.metrics import serve_metrics
 from bot.runtime import Runtime, build_runtime
-from bot.scheduling.clock import Clock
+from bot.scheduling.clock import STOP_GRACE_SECONDS, Clock
 from bot.scheduling.leader import Leadership
 from bot.settings import Settings
 
@@ -60,19 +66,29 @@ def run_clock(settings: Settings, *, workers: int = 8, stop: threading.Event | N
 
 def lead(settings: Settings, runtime: Runtime, stop: threading.Event, *, workers: int = 8) -> int:
     """Stand by until this process may lead; then fire timers, run automations and deliver
-    messages until `stop`. Returns 1 when leadership was lost (the caller should exit)."""
+    messages until `stop`. Returns 1 when leadership was lost (the caller should exit).
+    Returns within about STOP_GRACE_SECONDS of `stop` being set, whatever the clock is doing."""
+    if stop.is_set():
+        return 0  # stopped while starting: never lead
     leadership = Leadership(settings.database_url)
+    standing_by = False
     while not leadership.try_acquire():
-        log.info("another clock leads; standing by")
+        # One line when this process starts waiting, not one per poll.
+        log.log(logging.DEBUG if standing_by else logging.INFO, "another clock leads; standing by")
+        standing_by = True
         if stop.wait(STANDBY_POLL_SECONDS):
             return 0
+    if stop.is_set():
+        leadership.release()
+        return 0
     log.info("this process is the clock")
     clock = Clock(runtime.service, runtime.versions, workflows_dir=settings.workflows_dir, max_workers=workers)
-    clock.start()
     delivering = threading.Event()
-    sender = start_messenger(settings, runtime, delivering)
+    sender = None
     status = 0
     try:
+        clock.start()
+        sender = start_messenger(settings, runtime, delivering)
         while not stop.wait(STANDBY_POLL_SECONDS):
             if not leadership.held():
                 # Fence ourselves: another clock may lead now; never fire alongside it.
@@ -80,9 +96,27 @@ def lead(settings: Settings, runtime: Runtime, stop: threading.Event, *, workers
                 status = 1
                 break
     finally:
-        delivering.set()
-        if sender is not None:
-            sender.join(timeout=10)
-        clock.shutdown(wait=True)
+        started = time.monotonic()
+        stop_leading(clock, delivering, sender, STOP_GRACE_SECONDS)
         leadership.release()
+        if status == 0:
+            log.info("the clock stopped in %.1f s; another process may lead now", time.monotonic() - started)
     return status
+
+
+def stop_leading(clock: Clock, delivering: threading.Event, sender: threading.Thread | None,
+                 grace: float = STOP_GRACE_SECONDS) -> list[str]:
+    """End the clock's work within `grace` seconds: no new jobs, no new automations, no new
+    Slack calls; then wait for the running ones until the deadline. Returns (and logs) what
+    was still running then: it is left to end with the process."""
+    deadline = time.monotonic() + grace
+    delivering.set()
+    clock.close(deadline)
+    left = clock.wait_idle(deadline)
+    if sender is not None:
+        sender.join(max(deadline - time.monotonic(), 0.0))
+        if sender.is_alive():
+            left.append("the messenger (a Slack call)")
+    if left:
+        log.warning("stopped without waiting any longer (%g s) for: %s", grace, "; ".join(left))
+    return left

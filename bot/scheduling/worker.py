@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from bot.definitions.steps import AutomationStep
 from bot.engine import events as ev
@@ -14,6 +13,7 @@ from bot.engine.versions import WorkflowVersions
 from bot.observability.context import log_context
 from bot.observability.metrics import observe_automation
 from bot.observability.redaction import KNOWN_SECRETS
+from bot.scheduling.pool import WorkPool
 
 log = logging.getLogger("conductor.worker")
 
@@ -31,11 +31,16 @@ class AutomationWorker:
         self.service = service
         self.versions = versions
         self.workflows_dir = workflows_dir
-        self.pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="automation")
+        # Daemon threads, waited for with a deadline when the clock stops (see `pool`).
+        self.pool = WorkPool(max_workers, "automation", describe=describe_work)
         self.after = after  # called when an outcome is recorded (more work may be waiting)
 
     def submit(self, dispatch: Dispatch) -> None:
-        self.pool.submit(self.run, dispatch)
+        try:
+            self.pool.submit(self.run, dispatch)
+        except RuntimeError:  # stopping: claimed but not run, as after a crash
+            log.warning("automation %s of run %s was claimed as the clock stopped; the next clock recovers it",
+                        dispatch.request.step_id, dispatch.run_id)
 
     def run(self, dispatch: Dispatch) -> None:
         with log_context(run_id=dispatch.run_id, step_id=dispatch.request.step_id):
@@ -69,8 +74,23 @@ class AutomationWorker:
                 event = ev.AutomationFailed(request.step_id, request.attempt, request.try_number, outcome.error,
                                             retryable=outcome.retryable, output_tail=outcome.output_tail)
             self.service.handle(dispatch.run_id, event)
-        except Exception:  # noqa: BLE001 - the worker must survive anything; the step's timeout still stands
+        except Exception:  # the worker must survive anything; the step's timeout still stands
             log.exception("automation %s of run %s could not be recorded", request.step_id, dispatch.run_id)
 
+    def join(self, timeout: float | None) -> list[str]:
+        """Wait (at most `timeout` seconds) for the automations given so far; what is still
+        running or queued then."""
+        return self.pool.join(timeout)
+
     def shutdown(self, wait: bool = True) -> None:
+        """Take no more work; with `wait`, wait for all of it (without a bound), else drop
+        what has not started."""
         self.pool.shutdown(wait=wait, cancel_futures=not wait)
+
+
+def describe_work(fn: Callable[..., object], args: tuple[object, ...]) -> str:
+    """How a piece of the worker's work is named when the clock stops and leaves it behind."""
+    if args and isinstance(args[0], Dispatch):
+        dispatch = args[0]
+        return f"automation {dispatch.request.step_id} try {dispatch.request.try_number} of run {dispatch.run_id}"
+    return getattr(fn, "__qualname__", repr(fn))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from bot.automations.context import AutomationContext
 
 CALLS: dict[str, list[int]] = {}
@@ -19,4 +21,15 @@ def flaky(ctx: AutomationContext) -> dict[str, object]:
 def ledger(ctx: AutomationContext) -> dict[str, object]:
     """Records each call under its idempotency key."""
     CALLS.setdefault(ctx.idempotency_key, []).append(ctx.attempt)
+    return {}
+
+
+HOLD = threading.Event()  # set by a test to let `hold` return
+HOLDING = threading.Event()  # set while `hold` is running
+
+
+def hold(ctx: AutomationContext) -> dict[str, object]:
+    """Runs until a test sets HOLD (or five minutes pass): an automation that does not end."""
+    HOLDING.set()
+    HOLD.wait(300)
     return {}

@@ -13,9 +13,9 @@ import pytest
 from bot.engine import events as ev
 from bot.scheduling.clock import Clock, schedule_trigger
 from bot.scheduling.leader import Leadership
+from tests import polling
 from tests.harness import Harness
 from tests.scheduling import automations
-from tests import polling
 
 WORKFLOW = """
 id: ops
