@@ -21,6 +21,19 @@ from bot.settings import Settings
 
 log = logging.getLogger("conductor.clock")
 STANDBY_POLL_SECONDS = 2.0
+# How often a waiting main thread looks at `stop` (see `wait_for_stop`).
+STOP_CHECK_SECONDS = 0.1
+
+
+def wait_for_stop(stop: threading.Event, seconds: float) -> bool:
+    """`stop.wait(seconds)` in short waits. A signal's Python handler (which sets `stop`) runs in
+    the main thread between two bytecodes; a signal that comes just as the thread enters one
+    long wait is handled only when that wait ends (a stop was seen 2 s late that way)."""
+    deadline = time.monotonic() + seconds
+    while not stop.wait(max(min(deadline - time.monotonic(), STOP_CHECK_SECONDS), 0.0)):
+        if time.monotonic() >= deadline:
+            return False
+    return True
 
 
 def start_messenger(settings: Settings, runtime, stop: threading.Event) -> threading.Thread | None:
@@ -76,7 +89,7 @@ def lead(settings: Settings, runtime: Runtime, stop: threading.Event, *, workers
         # One line when this process starts waiting, not one per poll.
         log.log(logging.DEBUG if standing_by else logging.INFO, "another clock leads; standing by")
         standing_by = True
-        if stop.wait(STANDBY_POLL_SECONDS):
+        if wait_for_stop(stop, STANDBY_POLL_SECONDS):
             return 0
     if stop.is_set():
         leadership.release()
@@ -89,7 +102,7 @@ def lead(settings: Settings, runtime: Runtime, stop: threading.Event, *, workers
     try:
         clock.start()
         sender = start_messenger(settings, runtime, delivering)
-        while not stop.wait(STANDBY_POLL_SECONDS):
+        while not wait_for_stop(stop, STANDBY_POLL_SECONDS):
             if not leadership.held():
                 # Fence ourselves: another clock may lead now; never fire alongside it.
                 log.error("lost the clock's lock; stopping")
