@@ -11,6 +11,7 @@ the engine applies it only to the attempt and try it belongs to, so a repeat is 
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,12 +34,14 @@ from bot.engine.journal import (
 )
 from bot.engine.machine import Accepted, Refused, advance, start_run
 from bot.engine.permissions import Directory, principals_of
-from bot.engine.state import RunState
+from bot.engine.state import RunState, StepStatus
 from bot.engine.versions import UnknownWorkflow, WorkflowVersions
+from bot.observability.context import log_context
 from bot.store.db import READ_ONLY
 from bot.store.models import AuditEvent, InboundEvent, OutboxMessage, Run, Timer
 from bot.store.upserts import insert_or_ignore
 
+log = logging.getLogger("conductor.runs")
 RUNS = Run.__table__
 TIMERS = Timer.__table__
 # The run row is locked for the transaction (FOR UPDATE on PostgreSQL; SQLite's write lock is
@@ -131,6 +134,7 @@ class ConductorService:
             write_effects(conn, run_channel, version.workflow, state, outcome.effects, now,
                           fallback_escalation=self.escalation_channel)
             result = Result("accepted", run_id, automations=_automations(outcome), state=state, timers=_timers(outcome))
+        log_milestones(None, state)  # committed: now it happened
         self._notify(result)
         return result
 
@@ -164,6 +168,7 @@ class ConductorService:
                           fired_timer=event.key if isinstance(event, ev.TimerFired) else None,
                           fallback_escalation=self.escalation_channel)
             result = Result("accepted", run_id, automations=_automations(outcome), state=after, timers=_timers(outcome))
+        log_milestones(before, after)  # committed: now it happened
         self._notify(result)
         return result
 
@@ -330,6 +335,23 @@ class Dispatch:
     request: RunAutomation
     inputs: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # earlier steps' outputs
+
+
+def log_milestones(before: RunState | None, after: RunState) -> None:
+    """One INFO line for each thing an operator looks for: a run started, a run finished
+    (completed, failed, cancelled), a step escalated to people. Called after the commit."""
+    run_id, workflow_id = after.run_id, after.workflow_id
+    with log_context(run_id=run_id):
+        if before is None:
+            log.info("run %s of %s started by %s", run_id, workflow_id, after.started_by or "the clock")
+        for step_id, step in after.steps.items():
+            was = before.steps.get(step_id) if before is not None else None
+            if step.status is StepStatus.ESCALATED and (was is None or was.status is not StepStatus.ESCALATED):
+                with log_context(run_id=run_id, step_id=step_id):
+                    log.info("step %s of run %s escalated: %s", step_id, run_id, step.error or step.reason or "")
+        if after.final and (before is None or not before.final):
+            reason = f": {after.reason}" if after.reason else ""
+            log.info("run %s of %s %s%s", run_id, workflow_id, after.status.value, reason)
 
 
 def _timers(outcome: Accepted) -> list[tuple[str, datetime]]:

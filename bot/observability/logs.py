@@ -4,6 +4,11 @@
 `run_id` / `step_id` of the work when known, `exception` when there is one, and any `extra=`
 fields), for log shippers; anything else writes plain text for people. Either way every record
 is masked for secrets before it is written (see `redaction`).
+
+`LOG_LEVEL` (`info` by default) sets the level. Conductor writes one line per meaningful thing
+(a run started or finished, a step escalated, a message Slack refused, leadership won or lost);
+the libraries' own chatter (APScheduler's two lines per job run, every second for the poll;
+Slack's request lines; the web server's) stays below WARNING unless `LOG_LEVEL=debug`.
 """
 
 from __future__ import annotations
@@ -20,6 +25,34 @@ from bot.settings import Settings
 
 TEXT_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 ID_FIELDS = ("run_id", "step_id")
+LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+# Libraries whose INFO and DEBUG lines are about their own workings, not about Conductor's work:
+# they log WARNING and above unless LOG_LEVEL=debug.
+QUIET_LIBRARIES = ("apscheduler", "slack_sdk", "slack_bolt", "waitress", "urllib3", "alembic.runtime.plugins")
+
+
+class LibraryChatterFilter(logging.Filter):
+    """Drops the quiet libraries' records below `threshold`. Their loggers' levels already keep
+    most of them out; this catches loggers that set their own level (Bolt copies the root's
+    level onto its loggers when an app is built)."""
+
+    def __init__(self, threshold: int):
+        super().__init__()
+        self.threshold = threshold
+        self.prefixes = tuple(f"{name}." for name in QUIET_LIBRARIES)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= self.threshold:
+            return True
+        return not (record.name in QUIET_LIBRARIES or record.name.startswith(self.prefixes))
+
+
+def log_level(value: str) -> int:
+    """The `logging` level LOG_LEVEL names (any case); ValueError naming the allowed values."""
+    level = LOG_LEVELS.get(value.strip().lower())
+    if level is None:
+        raise ValueError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {value!r}")
+    return level
 
 
 class JsonFormatter(logging.Formatter):
@@ -50,7 +83,7 @@ class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__(TEXT_FORMAT)
 
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+    def formatMessage(self, record: logging.LogRecord) -> str:  # logging's name
         line = super().formatMessage(record)
         ids = " ".join(f"{name.removesuffix('_id')}={getattr(record, name)}"
                        for name in ID_FIELDS if getattr(record, name, None))
@@ -72,11 +105,17 @@ class StderrHandler(ConductorHandler):
         return sys.stderr
 
 
-def configure_logging(settings: Settings, *, stream: IO[str] | None = None, level: int = logging.INFO) -> logging.Handler:
+def configure_logging(settings: Settings, *, stream: IO[str] | None = None, level: int | None = None) -> logging.Handler:
     """Send every log record to `stream` (default: standard error), in the format the settings
-    ask for, with run/step ids and secrets masked. Calling it again replaces the handler."""
+    ask for, with run/step ids and secrets masked, at the level LOG_LEVEL names (or `level`).
+    Calling it again replaces the handler. ValueError when LOG_LEVEL is not a level."""
+    root_level = log_level(settings.log_level) if level is None else level
     remember_settings(settings)
+    # At debug the libraries follow the root; otherwise they say only what is wrong.
+    library_level = logging.NOTSET if root_level <= logging.DEBUG else max(root_level, logging.WARNING)
     handler = ConductorHandler(stream) if stream is not None else StderrHandler()
+    if library_level != logging.NOTSET:
+        handler.addFilter(LibraryChatterFilter(library_level))
     handler.addFilter(ContextFilter())
     handler.addFilter(RedactingFilter())
     handler.setFormatter(JsonFormatter() if settings.log_format.strip().lower() == "json" else TextFormatter())
@@ -88,5 +127,7 @@ def configure_logging(settings: Settings, *, stream: IO[str] | None = None, leve
     # one (a library's, a test runner's) never see a secret either.
     root.handlers.remove(handler)
     root.handlers.insert(0, handler)
-    root.setLevel(level)
+    root.setLevel(root_level)
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(library_level)
     return handler

@@ -38,6 +38,7 @@ from sqlalchemy import Engine, func, select, update
 
 from bot.engine.state import RunState
 from bot.engine.versions import WorkflowVersions
+from bot.observability.context import log_context
 from bot.observability.metrics import count_slack_ratelimited
 from bot.store.models import OutboxMessage, Run
 
@@ -308,9 +309,12 @@ class Messenger:
         if _transient(exc) or error == "header_not_posted":
             self._retry_later(row, str(error))
             return
-        log.warning("Slack refused outbox message %s: %s", row["id"], error)
         with self.engine.begin() as conn:
             conn.execute(update(OUTBOX).where(OUTBOX.c.id == row["id"]).values(status="failed", error=str(error)))
+        # One line, once it is settled: the message is given up (it stays in the outbox as failed).
+        with log_context(run_id=row["run_id"]):
+            log.warning("Slack refused outbox message %s (%s to %s): %s; not sent", row["id"],
+                        row["payload"].get("kind") or row["kind"], row["channel"], error)
 
     def _retry_later(self, row: Any, error: str, *, unanswered: bool = False) -> None:
         """Try again after a backoff. A post may have reached Slack all the same: it is
