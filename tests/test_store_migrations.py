@@ -76,7 +76,7 @@ def test_upgrade_check_downgrade_and_upgrade_again(db_url: str) -> None:
     assert migrate.current(db_url) is None
 
     migrate.upgrade(db_url)
-    assert migrate.current(db_url) == migrate.head() == "0004"
+    assert migrate.current(db_url) == migrate.head() == "0005"
     assert _table_names(db_url) == MODEL_TABLES | {"alembic_version"}
     migrate.check(db_url)
 
@@ -85,7 +85,7 @@ def test_upgrade_check_downgrade_and_upgrade_again(db_url: str) -> None:
     assert _table_names(db_url) <= {"alembic_version"}
 
     migrate.upgrade(db_url)
-    assert migrate.current(db_url) == "0004"
+    assert migrate.current(db_url) == "0005"
     migrate.check(db_url)
 
 
@@ -99,6 +99,16 @@ def test_the_previous_release_upgrades_in_steps(db_url: str) -> None:
     migrate.downgrade(db_url, "0001")
     assert "away_periods" not in _table_names(db_url)
 
+
+
+def test_the_people_tables_only_add_to_the_previous_release(db_url: str) -> None:
+    """0005 adds tables and touches none of 0004's, so a release at 0004 runs beside it."""
+    migrate.upgrade(db_url, "0004")
+    before = _table_names(db_url)
+    migrate.upgrade(db_url)
+    assert _table_names(db_url) - before == {"people", "user_groups", "user_group_members"}
+    migrate.downgrade(db_url, "0004")
+    assert _table_names(db_url) == before
 
 def test_check_reports_drift(migrated_db_url: str) -> None:
     engine = make_engine(migrated_db_url)

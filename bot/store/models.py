@@ -1,4 +1,5 @@
-"""The relational schema: workflow versions, runs, steps, timers, audit, outbox, inbound dedupe.
+"""The relational schema: workflow versions, runs, steps, timers, audit, outbox, inbound dedupe,
+away periods, schedule pauses, and the people and user groups read from Slack.
 
 Conventions:
 
@@ -339,3 +340,38 @@ class SchedulePause(Base):
     skip_next: Mapped[bool] = mapped_column(default=False)
     changed_by: Mapped[str | None]
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# People, as the refresher (`bot.slack.people`) last read them from Slack. The engine reads
+# these instead of asking Slack, so no transition waits on the network. Each row says when
+# Slack last confirmed it: a full refresh leaves alone a row an event refreshed after it began.
+class Person(Base):
+    """A member of the Slack workspace: their name and IANA time zone (None when unknown)."""
+
+    __tablename__ = "people"
+
+    user_id: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str] = mapped_column(default="")
+    tz: Mapped[str | None]
+    deleted: Mapped[bool] = mapped_column(default=False)  # deactivated: in no group any more
+    refreshed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserGroup(Base):
+    """A Slack user group (`S…`) that is enabled; its members are `UserGroupMember` rows."""
+
+    __tablename__ = "user_groups"
+
+    group_id: Mapped[str] = mapped_column(String, primary_key=True)
+    handle: Mapped[str] = mapped_column(default="")
+    refreshed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserGroupMember(Base):
+    """One member of a user group. No foreign key to `people`: a group event may name someone
+    the next full refresh has not read yet, and membership must not wait for that."""
+
+    __tablename__ = "user_group_members"
+
+    group_id: Mapped[str] = mapped_column(ForeignKey("user_groups.group_id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String, primary_key=True)
