@@ -178,6 +178,37 @@ def test_lead_returns_within_its_grace_and_says_what_it_left(migrated_db_url, tm
         runtime.close()
 
 
+def test_a_lost_lock_ends_the_clock_within_its_grace_too(migrated_db_url, tmp_path, monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="conductor.clock")
+    folder = tmp_path / "wf"
+    folder.mkdir()
+    (folder / "held.yaml").write_text(HELD)
+    monkeypatch.setattr(process, "STOP_GRACE_SECONDS", 0.5)
+    monkeypatch.setattr(process, "STANDBY_POLL_SECONDS", 0.2)
+    settings = Settings(database_url=migrated_db_url, workflows_dir=str(folder))
+    runtime = build_runtime(settings)
+    automations.HOLD.clear()
+    automations.HOLDING.clear()
+    lost = threading.Event()
+    monkeypatch.setattr(process.Leadership, "held", lambda self: not lost.is_set())
+    status: list[int] = []
+    leader = threading.Thread(target=lambda: status.append(process.lead(settings, runtime, threading.Event())),
+                              daemon=True)
+    try:
+        leader.start()
+        run = runtime.service.start("held", None, {}, key="held-lost").run_id
+        polling.wait_for(lambda: automations.HOLDING.is_set(), 15)
+        lost.set()  # the database dropped our connection, and the lock with it
+        leader.join(5)
+        assert not leader.is_alive() and status == [1]
+        assert "lost the clock's lock; stopping" in caplog.text
+        assert f"for: automation hold try 1 of run {run}" in caplog.text
+    finally:
+        automations.HOLD.set()
+        leader.join(5)
+        runtime.close()
+
+
 # --- a real process, stopped again and again ----------------------------------------------------
 
 BUSY = """
