@@ -15,8 +15,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.definitions.loader import Catalog, load_paths
-from bot.engine.away import WithAwayPeriods
-from bot.engine.permissions import Directory, StaticDirectory
+from bot.engine.people import StoredDirectory
+from bot.engine.permissions import Directory
 from bot.engine.service import ConductorService
 from bot.engine.versions import WorkflowVersions
 from bot.settings import Settings
@@ -50,11 +50,15 @@ class Runtime:
 def build_runtime(
     settings: Settings, *, directory: Directory | None = None, clock: Callable[[], datetime] | None = None
 ) -> Runtime:
+    """The parts, assembled. People (groups, time zones, away days) come from the tables the
+    refresher fills from Slack (`bot.slack.people`), read into memory before each transaction;
+    a `directory` given instead (tests pass a `StaticDirectory`) answers groups and time zones,
+    and away days still come from the database."""
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
     versions = WorkflowVersions()
     service = ConductorService(
-        sessions, versions, WithAwayPeriods(directory or StaticDirectory(), engine),
+        sessions, versions, StoredDirectory(engine, inner=directory),
         clock=clock or (lambda: datetime.now(UTC)), escalation_channel=settings.escalation_channel,
     )
     runtime = Runtime(settings, engine, sessions, versions, service, Catalog())

@@ -1,4 +1,8 @@
-"""Away periods: people say when they are away, and stand-ups leave them alone those days."""
+"""Away periods: people say when they are away, and stand-ups leave them alone those days.
+
+The engine reads them through the stored directory's snapshot (`bot.engine.people`), never
+inside a transition; a change written here makes that snapshot reload before the next one.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,7 @@ from datetime import date
 
 from sqlalchemy import Engine, delete, insert, select
 
-from bot.engine.permissions import Directory
-from bot.store.db import READ_ONLY
+from bot.engine.people import people_changed
 from bot.store.models import AwayPeriod
 
 AWAY = AwayPeriod.__table__
@@ -18,12 +21,15 @@ def add_away(engine: Engine, user: str, starts_on: date, ends_on: date) -> None:
         raise ValueError("the last day comes before the first")
     with engine.begin() as conn:
         conn.execute(insert(AWAY).values(user_id=user, starts_on=starts_on, ends_on=ends_on))
+    people_changed()  # committed: the next transition sees it
 
 
 def clear_away(engine: Engine, user: str, today: date) -> int:
     """Forget the user's away periods that have not ended yet. Returns how many."""
     with engine.begin() as conn:
-        return conn.execute(delete(AWAY).where(AWAY.c.user_id == user, AWAY.c.ends_on >= today)).rowcount
+        count = conn.execute(delete(AWAY).where(AWAY.c.user_id == user, AWAY.c.ends_on >= today)).rowcount
+    people_changed()
+    return count
 
 
 def away_periods(engine: Engine, user: str, today: date) -> list[tuple[date, date]]:
@@ -31,24 +37,3 @@ def away_periods(engine: Engine, user: str, today: date) -> list[tuple[date, dat
         rows = conn.execute(select(AWAY.c.starts_on, AWAY.c.ends_on)
                             .where(AWAY.c.user_id == user, AWAY.c.ends_on >= today).order_by(AWAY.c.starts_on))
         return [(start, end) for start, end in rows]
-
-
-class WithAwayPeriods:
-    """A directory that also knows who is away, from the database."""
-
-    def __init__(self, inner: Directory, engine: Engine):
-        self.inner = inner
-        self.engine = engine
-
-    def group_members(self, group_id: str) -> frozenset[str]:
-        return self.inner.group_members(group_id)
-
-    def user_timezone(self, user_id: str) -> str | None:
-        return self.inner.user_timezone(user_id)
-
-    def is_away(self, user_id: str, day: date) -> bool:
-        # Asked while a transition holds the write lock: this connection must only read.
-        with self.engine.connect().execution_options(**READ_ONLY) as conn:
-            return conn.execute(
-                select(AWAY.c.id).where(AWAY.c.user_id == user_id, AWAY.c.starts_on <= day, AWAY.c.ends_on >= day).limit(1)
-            ).first() is not None

@@ -1,8 +1,8 @@
 """Who may do what, decided in the engine from the workflow's roles.
 
 Roles list Slack user IDs and user-group IDs. Group membership comes through the `Directory`
-port (the Slack app implements it with `usergroups.users.list` and a cache); tests use
-`StaticDirectory`.
+port: the application's is `bot.engine.people.StoredDirectory` (tables a refresher fills from
+Slack, read into memory before each transaction); tests use `StaticDirectory`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,15 @@ class Directory(Protocol):
     def is_away(self, user_id: str, day: date) -> bool:
         """Whether the user said they are away on `day`."""
         ...
+
+
+def prepare_directory(directory: Directory) -> None:
+    """Let a directory that answers from a snapshot bring it up to date. Called before a
+    transaction opens: inside one, the directory must answer from memory (a directory
+    without `prepare`, such as `StaticDirectory`, always does)."""
+    prepare = getattr(directory, "prepare", None)
+    if prepare is not None:
+        prepare()
 
 
 class StaticDirectory:

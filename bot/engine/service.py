@@ -33,7 +33,7 @@ from bot.engine.journal import (
     write_steps,
 )
 from bot.engine.machine import Accepted, Refused, advance, start_run
-from bot.engine.permissions import Directory, principals_of
+from bot.engine.permissions import Directory, prepare_directory, principals_of
 from bot.engine.state import RunState, StepStatus
 from bot.engine.versions import UnknownWorkflow, WorkflowVersions
 from bot.observability.context import log_context
@@ -109,6 +109,7 @@ class ConductorService:
     ) -> Result:
         """Start a run of the current version of `workflow_id`."""
         now = now or self.clock()
+        prepare_directory(self.directory)  # before the lock: inside it, people are read from memory
         with self.engine.begin() as conn:
             if key is not None and not self._claim(conn, key, "start"):
                 return Result("duplicate", code="duplicate", reason="this request was already handled")
@@ -141,6 +142,7 @@ class ConductorService:
     def handle(self, run_id: str, event: ev.Event, *, key: str | None = None, now: datetime | None = None) -> Result:
         """Apply one event to a run, once."""
         now = now or self.clock()
+        prepare_directory(self.directory)  # before the lock: inside it, people are read from memory
         with self.engine.begin() as conn:
             if key is not None and not self._claim(conn, key, type(event).__name__):
                 return Result("duplicate", run_id, "duplicate", "this request was already handled")
