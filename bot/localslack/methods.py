@@ -2,13 +2,12 @@
 takes the call's parameters and returns the body's fields, or raises `SlackError`.
 
 A mixin of `LocalSlack`, which holds the workspace (channels, messages, views, users) and the
-HTTP side; here is only what each method does to it."""
+HTTP side; here is only what each method does to it. People and user groups are in
+`bot.localslack.people`, channels in `bot.localslack.channels`."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.localslack.errors import SlackError
 
@@ -139,40 +138,6 @@ class WebApiMethods:
         if not p.get("user_id"):
             raise SlackError("invalid_arguments")
         return self._store_view(self._check_view(p.get("view")))
-
-    def _m_users_info(self, p):
-        uid = p.get("user")
-        if uid not in self.users:
-            raise SlackError("user_not_found")
-        entry = self.users[uid]
-        tz = entry.get("tz", "UTC")
-        offset = datetime.now(ZoneInfo(tz)).utcoffset()
-        real_name = entry.get("real_name", uid)
-        user = {"id": uid, "team_id": self.team_id, "name": real_name.lower().replace(" ", "."),
-                "real_name": real_name, "tz": tz, "tz_label": tz,
-                "tz_offset": int(offset.total_seconds()) if offset else 0,
-                "is_bot": False, "deleted": False,
-                "profile": {"real_name": real_name, "display_name": real_name}}
-        return {"user": {**user, **entry}}
-
-    def _m_usergroups_list(self, p):
-        """Every user group of the workspace; members with `include_users`."""
-        with_users = str(p.get("include_users", "")).lower() in ("true", "1")
-        found = []
-        for group_id, members in self.groups.items():
-            handle = self.group_handles.get(group_id, group_id.lower())
-            group = {"id": group_id, "team_id": self.team_id, "is_usergroup": True,
-                     "name": handle, "handle": handle, "date_delete": 0, "user_count": len(members)}
-            if with_users:
-                group["users"] = list(members)
-            found.append(group)
-        return {"usergroups": found}
-
-    def _m_usergroups_users_list(self, p):
-        group = p.get("usergroup")
-        if group not in self.groups:
-            raise SlackError("no_such_subteam")
-        return {"users": list(self.groups[group])}
 
     def _m_reactions_add(self, p):
         message = self._find(self._resolve(p.get("channel")), p.get("timestamp"))

@@ -32,6 +32,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "conversations.replies": HISTORY_SCOPES,
     "conversations.join": ("channels:join",),
     "users.info": ("users:read",),
+    "users.list": ("users:read",),
     "usergroups.list": ("usergroups:read",),
     "usergroups.users.list": ("usergroups:read",),
     "reactions.add": ("reactions:write",),

@@ -5,8 +5,9 @@ do the tests.
 
 Point `WebClient(base_url=fake.url)` (or `SLACK_API_URL`) at it. It records every call, keeps
 the conversation per channel, answers like Slack (ids, increasing `ts`, errors, the granted
-scopes in `x-oauth-scopes`, `missing_scope`), rate-limits `chat.postMessage` like Slack, and
-fails, hangs or goes down on demand:
+scopes in `x-oauth-scopes`, `missing_scope`), rate-limits `chat.postMessage` like Slack,
+takes as long as Slack does when asked (`latency`, per method or for every one), and fails,
+hangs or goes down on demand:
 
     with LocalSlack(users={"U1": {"real_name": "Ana", "tz": "Europe/Lisbon"}}) as fake:
         WebClient(token="xoxb-test", base_url=fake.url).chat_postMessage(channel="#a", text="hi")
@@ -20,7 +21,7 @@ import math
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from typing import Any, Self
@@ -29,6 +30,7 @@ from bot.localslack.channels import ChannelMethods, stable_id
 from bot.localslack.errors import SlackError
 from bot.localslack.http import handler_for
 from bot.localslack.methods import WebApiMethods
+from bot.localslack.people import PeopleMethods
 from bot.localslack.scopes import manifest_scopes, missing_for
 
 # Methods an app-level token (`xapp-`) may call; it may call nothing else, and a bot token
@@ -64,7 +66,7 @@ class _Bucket:
         return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
 
 
-class LocalSlack(WebApiMethods, ChannelMethods):
+class LocalSlack(WebApiMethods, ChannelMethods, PeopleMethods):
     """The local Web API. Start with `start()` or `with`; stop with `close()`.
 
     rate / burst: per channel, `chat.postMessage` may be called `rate` times per second, plus
@@ -74,7 +76,10 @@ class LocalSlack(WebApiMethods, ChannelMethods):
     method that needs another answers `missing_scope`. app_token: the one accepted app-level
     token for Socket Mode (None: any `xapp-` token). socket_url: what `apps.connections.open`
     hands out, set by a local Socket Mode server when one is attached. group_handles: the
-    `@handle` of user groups (default: the id in lower case).
+    `@handle` of user groups (default: the id in lower case). group_users_cap: how many members
+    `usergroups.list` lists per group (None: all). latency: seconds every call takes before it
+    is answered, or a mapping of method -> seconds (`"*"`: every other method); see
+    `set_latency`.
     """
 
     def __init__(self, *, users: dict[str, dict[str, Any]] | None = None,
@@ -83,10 +88,14 @@ class LocalSlack(WebApiMethods, ChannelMethods):
                  team_id: str = "T0FAKETEAM", bot_user_id: str = "U0FAKEBOT",
                  bot_id: str = "B0FAKEBOT", team_name: str = "Local", bot_name: str = "conductor",
                  scopes: Iterable[str] | None = None, app_token: str | None = None,
-                 socket_url: str | None = None, group_handles: dict[str, str] | None = None):
+                 socket_url: str | None = None, group_handles: dict[str, str] | None = None,
+                 group_users_cap: int | None = None, latency: float | Mapping[str, float] = 0.0):
         self.users = dict(users or {})
         self.groups = {k: list(v) for k, v in (groups or {}).items()}
         self.group_handles = dict(group_handles or {})
+        self.group_users_cap = group_users_cap
+        self._latency: dict[str, float] = (dict(latency) if isinstance(latency, Mapping)
+                                           else {"*": float(latency)})
         self.token, self.rate, self.burst = token, rate, burst
         self.team_id, self.bot_user_id, self.bot_id = team_id, bot_user_id, bot_id
         self.team_name, self.bot_name = team_name, bot_name
@@ -177,6 +186,12 @@ class LocalSlack(WebApiMethods, ChannelMethods):
         with self._lock:
             self._hangs[method].extend([seconds] * times)
 
+    def set_latency(self, seconds: float, method: str = "*") -> None:
+        """From now on, answer `method` (`"*"`: every method without its own) after `seconds`.
+        Unlike `hang_next`, it stays until changed: the figures of a slow Slack come from it."""
+        with self._lock:
+            self._latency[method] = seconds
+
     def set_down(self, down: bool = True) -> None:
         """While down, every call is answered 503."""
         self._down = down
@@ -187,9 +202,10 @@ class LocalSlack(WebApiMethods, ChannelMethods):
         with self._lock:
             self._calls.append(call)
             hang = self._hangs[method].pop(0) if self._hangs.get(method) else 0.0
+            hang += self._latency.get(method, self._latency.get("*", 0.0))
             failure = self._failures[method].pop(0) if self._failures.get(method) else None
         if hang:
-            self._closing.wait(hang)
+            self._closing.wait(hang)  # released at once by close()
         granted: dict[str, str] = {}
         try:
             if self._down:
