@@ -25,8 +25,8 @@ from typing import Any
 from bot.automations.http_runner import signature
 from bot.automations.secrets import SecretMissing, SecretResolver
 from bot.definitions.values import SECRET_REF
-from bot.engine.service import ConductorService
-from bot.engine.versions import UnknownWorkflow, WorkflowVersions
+from bot.usecases import UseCases
+from bot.usecases.results import Accepted, Duplicate, Ignored, Refused
 
 log = logging.getLogger("conductor.webhooks")
 PREFIX = "/webhooks/"
@@ -51,16 +51,12 @@ def verify(secret: str, body: bytes, header: str, now: float) -> bool:
     return hmac.compare_digest(signature(secret, body, timestamp), f"t={timestamp},v1={fields.get('v1', '')}")
 
 
-def start_from_webhook(service: ConductorService, versions: WorkflowVersions, workflow_id: str, body: bytes,
-                       headers: dict[str, str], *, secrets: SecretResolver | None = None,
-                       now: float | None = None) -> Answer:
-    try:
-        workflow = versions.current(workflow_id).workflow
-    except UnknownWorkflow:
-        return 404, {"error": "no such workflow"}
-    if workflow.on.webhook is None:
-        return 404, {"error": "this workflow is not started by webhooks"}
-    name = SECRET_REF.fullmatch(workflow.on.webhook.secret.strip()).group(1)  # type: ignore[union-attr]
+def start_from_webhook(doors: UseCases, workflow_id: str, body: bytes, headers: dict[str, str], *,
+                       secrets: SecretResolver | None = None, now: float | None = None) -> Answer:
+    trigger = doors.webhook_trigger(workflow_id)
+    if trigger is None:
+        return 404, {"error": "no such workflow, or it is not started by webhooks"}
+    name = SECRET_REF.fullmatch(trigger.secret.strip()).group(1)  # type: ignore[union-attr]
     try:
         secret = (secrets or SecretResolver()).lookup(name)
     except SecretMissing:
@@ -76,15 +72,17 @@ def start_from_webhook(service: ConductorService, versions: WorkflowVersions, wo
     if not isinstance(inputs, dict) or "\x00" in body.decode("utf-8"):
         return 400, {"error": "the body must be a JSON object of the run's inputs (no NUL characters)"}
     given = headers.get("idempotency-key") or header
-    result = service.start(workflow_id, None, inputs, key=f"webhook:{workflow_id}:{given}")
-    if result.status == "accepted":
-        return 202, {"run_id": result.run_id}
-    if result.status == "duplicate":
-        return 200, {"status": "duplicate"}
-    return 422, {"error": result.reason, "errors": result.field_errors}
+    match doors.start(workflow_id, None, inputs, key=f"webhook:{workflow_id}:{given}"):
+        case Accepted(run_id=run_id):
+            return 202, {"run_id": run_id}
+        case Duplicate() | Ignored():
+            return 200, {"status": "duplicate"}
+        case Refused(text=text, field_errors=errors):
+            return 422, {"error": text, "errors": errors}
+    raise AssertionError("unreachable: a start is decided one of four ways")
 
 
-def webhook_app(service: ConductorService, versions: WorkflowVersions) -> Callable[..., Iterable[bytes]]:
+def webhook_app(doors: UseCases) -> Callable[..., Iterable[bytes]]:
     """The WSGI handler of `POST /webhooks/<workflow>`."""
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -96,8 +94,8 @@ def webhook_app(service: ConductorService, versions: WorkflowVersions) -> Callab
             headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
             workflow_id = environ.get("PATH_INFO", "")[len(PREFIX):].strip("/")
             try:
-                status, answer = start_from_webhook(service, versions, workflow_id, body, headers)
-            except Exception:  # noqa: BLE001 - the caller gets a short answer; the log has the rest
+                status, answer = start_from_webhook(doors, workflow_id, body, headers)
+            except Exception:
                 log.exception("webhook of %s failed", workflow_id)
                 status, answer = 503, {"error": "the run could not be started; try again"}
         payload = json.dumps(answer).encode()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine, select, update
 
@@ -12,14 +12,14 @@ from bot.store.upserts import insert_or_ignore
 PAUSES = SchedulePause.__table__
 
 
-def set_schedule(engine: Engine, workflow_id: str, actor: str, *, paused: bool | None = None,
+def set_schedule(engine: Engine, workflow_id: str, actor: str, now: datetime, *, paused: bool | None = None,
                  skip_next: bool | None = None) -> None:
     values = {k: v for k, v in (("paused", paused), ("skip_next", skip_next)) if v is not None}
     with engine.begin() as conn:
         insert_or_ignore(conn, PAUSES, {"workflow_id": workflow_id, "paused": False, "skip_next": False,
-                                        "changed_by": actor, "changed_at": datetime.now(UTC)})
+                                        "changed_by": actor, "changed_at": now})
         conn.execute(update(PAUSES).where(PAUSES.c.workflow_id == workflow_id)
-                     .values(changed_by=actor, changed_at=datetime.now(UTC), **values))
+                     .values(changed_by=actor, changed_at=now, **values))
 
 
 def take_scheduled_turn(engine: Engine, workflow_id: str) -> str | None:

@@ -27,9 +27,12 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack.blocks.text import escape
 from bot.slack.lookup import tell_privately
+from bot.usecases import UseCases
+from bot.usecases.results import Refused
 
 log = logging.getLogger("conductor.slack")
 LATER = "conductor_later"  # the context key `decide_now` leaves its `Later` under
+DOORS = "conductor_usecases"  # the context key the use cases are found under (see `provide`)
 SORRY = "Something went wrong on our side; it has been logged. Please try again."
 
 
@@ -75,10 +78,10 @@ class Later:
         return Later((Note(asker.user, text, asker.where),))
 
     @staticmethod
-    def explaining(asker: Asker, result: Any, said: str = "Not done: {}.") -> Later:
-        """The engine's refusal explained to `asker` (its reason escaped into `said`); an
-        accepted request, or one seen before, needs no word."""
-        return Later.telling(asker, said.format(escape(result.reason))) if result.status == "refused" else Later()
+    def explaining(asker: Asker, decision: Any, said: str = "Not done: {}.") -> Later:
+        """A refusal explained to `asker` (its text escaped into `said`); an accepted
+        request, one seen before, or one not meant for us needs no word."""
+        return Later.telling(asker, said.format(escape(decision.text))) if isinstance(decision, Refused) else Later()
 
     @staticmethod
     def opening(asker: Asker, trigger_id: str, view: dict[str, Any], unable: str) -> Later:
@@ -93,8 +96,22 @@ def acknowledge(ack: Ack) -> None:
     ack()
 
 
+Decide = Callable[[Request, UseCases], Later]
+
+
+def provide(doors: UseCases) -> Callable[..., None]:
+    """A Bolt middleware that hands every listener the use cases (in its context), so
+    listeners are plain module-level functions that depend on the use cases and nothing more."""
+
+    def middleware(context: BoltContext, next: Callable[[], None]) -> None:
+        context[DOORS] = doors
+        next()
+
+    return middleware
+
+
 def decide_now(what: str, read: Callable[[dict[str, Any]], Request | None],
-               decide: Callable[[Request], Later]) -> Callable[..., None]:
+               decide: Decide[Request]) -> Callable[..., None]:
     """Bolt's ack function: `read` the request (None: nothing for us), `decide` it, then
     answer. An error is logged and the person gets a short apology: never a traceback, and
     never a 500, which would only make Slack show its own error."""
@@ -105,7 +122,7 @@ def decide_now(what: str, read: Callable[[dict[str, Any]], Request | None],
         try:
             request = read(body)
             if request is not None:
-                later = decide(request)
+                later = decide(request, context[DOORS])
         except Exception:  # whatever it was, the person hears of it and the log has the rest
             log.exception("%s failed", what)
             later = Later.telling(request, SORRY) if request is not None else Later()
@@ -131,6 +148,6 @@ def tell_later(client: WebClient, context: BoltContext) -> None:
 
 
 def decide_now_tell_later(listen: Callable[..., Any], what: str, read: Callable[[dict[str, Any]], Request | None],
-                          decide: Callable[[Request], Later]) -> None:
+                          decide: Decide[Request]) -> None:
     """Register the two halves on `listen` (`app.action(...)`, `app.command(...)`, ...)."""
     listen(ack=decide_now(what, read, decide), lazy=[tell_later])

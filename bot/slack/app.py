@@ -8,7 +8,10 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.runtime import Runtime
+from bot.settings import admin_ids
 from bot.slack import actions, commands, events, views
+from bot.slack.acks import provide
+from bot.usecases import UseCases
 
 
 def build_app(runtime: Runtime, client: WebClient, *, listener_executor: Executor | None = None,
@@ -40,6 +43,13 @@ def build_app(runtime: Runtime, client: WebClient, *, listener_executor: Executo
         process_before_response=True,
         **({"listener_executor": listener_executor} if listener_executor is not None else {}),
     )
+    app.use(provide(usecases_of(runtime)))
     for listeners in (commands, actions, views, events):
-        listeners.register(app, runtime)
+        listeners.register(app)
     return app
+
+
+def usecases_of(runtime: Runtime) -> UseCases:
+    """The use cases over the runtime's engine service: admins from the settings, reload
+    through the runtime (so the clock sees the new versions)."""
+    return UseCases(runtime.service, admins=lambda: admin_ids(runtime.settings), reload=runtime.reload)

@@ -1,11 +1,11 @@
-"""Finding what a click or a reply is about: the run, its workflow version and the step; and
-turning away requests whose shape is not what Slack sends, before anything reads them."""
+"""Telling a person something privately, and turning away requests whose shape is not what
+Slack sends, before anything reads them. (What a click or a reply is about is the use
+cases' to find: `bot.usecases.reads`.)"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import BoltContext, BoltRequest, BoltResponse
@@ -13,53 +13,9 @@ from slack_bolt.middleware import Middleware
 from slack_bolt.request.internals import build_context, parse_body
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
-
-from bot.definitions.workflow import Workflow
-from bot.engine.state import RunState
-from bot.runtime import Runtime
-from bot.store.models import Run
 
 log = logging.getLogger("conductor.slack")
 MAX_DEPTH = 64  # Slack's payloads nest a dozen levels at most
-MAX_ID = 200  # run and step ids are short; anything longer is not one of ours
-
-
-@dataclass(frozen=True)
-class StepContext:
-    run_id: str
-    workflow: Workflow
-    state: RunState
-    step: Any  # one of the step models
-    channel: str | None
-    thread_ts: str | None
-
-
-def plain_id(value: Any) -> str | None:
-    """`value` when it can be one of our ids (a short string), else None: ids come from
-    payloads a person could have tampered with, and only strings may reach a query."""
-    return value if isinstance(value, str) and 0 < len(value) <= MAX_ID else None
-
-
-def step_context(runtime: Runtime, run_id: Any, step_id: Any) -> StepContext | None:
-    run_id, step_id = plain_id(run_id), plain_id(step_id)
-    if not run_id:
-        return None
-    with runtime.sessions() as session:
-        run = session.get(Run, run_id)
-        if run is None:
-            return None
-        workflow = runtime.versions.by_row(session, run.workflow_version_id).workflow
-    state = RunState.from_json(run.state)
-    step = workflow.step(step_id) if step_id and step_id in state.steps else None
-    return StepContext(run.id, workflow, state, step, run.channel, run.thread_ts)
-
-
-def run_by_thread(runtime: Runtime, channel: str, thread_ts: str) -> str | None:
-    with runtime.sessions() as session:
-        return session.execute(
-            select(Run.id).where(Run.channel == channel, Run.thread_ts == thread_ts)
-        ).scalar_one_or_none()
 
 
 def tell_privately(client: WebClient, user: str, text: str, channel: str | None = None) -> None:

@@ -21,7 +21,8 @@ from bot.slack.commands.parse import Command, CommandError, parse_command
 from bot.slack.commands.payload import problem as command_problem
 from bot.slack.events.payload import home_user, read_reply
 from bot.slack.events.payload import problem as event_problem
-from bot.slack.lookup import body_problem, plain_id, request_problem, text_problem
+from bot.slack.lookup import body_problem, request_problem, text_problem
+from bot.usecases.reads import plain_id
 from bot.slack.views.payload import Submission, read_submission
 from bot.slack.views.payload import problem as view_problem
 from tests.hostile.junk import json_values, mutated, valid_payloads

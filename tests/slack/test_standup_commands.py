@@ -5,8 +5,12 @@ from __future__ import annotations
 from bot.runtime import build_runtime
 from bot.scheduling.clock import Clock
 from bot.settings import Settings
-from bot.slack.commands import run_command
+from sqlalchemy import text as sql
+
+from bot.slack.app import usecases_of
+from bot.slack.commands import answer
 from bot.slack.commands.parse import parse_command
+from bot.slack.commands.payload import Typed
 
 STANDUP = """
 id: team-standup
@@ -28,8 +32,10 @@ def test_leads_pause_skip_and_resume(migrated_db_url, tmp_path):
     runtime = build_runtime(Settings(database_url=migrated_db_url, workflows_dir=str(tmp_path)))
     clock = Clock(runtime.service, runtime.versions, workflows_dir=str(tmp_path))
 
+    doors = usecases_of(runtime)
+
     def say(text: str, user: str = "U03LEAD") -> str:
-        return run_command(runtime, parse_command(text), user=user, channel="C0", key=f"k:{text}:{user}")
+        return answer(Typed(user, "C0", f"t:{text}:{user}", text), parse_command(text), doors, key=f"k:{text}:{user}")
 
     try:
         assert "Only the leads" in say("standup pause", user="U01ANN")
@@ -41,5 +47,10 @@ def test_leads_pause_skip_and_resume(migrated_db_url, tmp_path):
         assert clock.start_scheduled("team-standup", 0).accepted  # and the next runs
         assert "Use `/conductor standup" in say("standup")
         assert "has no schedule" in say("standup pause nosuch")
+        with runtime.engine.connect() as conn:  # accepted and refused steering, both audited
+            audited = conn.execute(sql("select type, actor from audit_events where run_id is null order by id")).all()
+        assert [tuple(row) for row in audited] == [
+            ("refused", "U01ANN"), ("standup_pause", "U03LEAD"), ("standup_resume", "U03LEAD"),
+            ("standup_skip", "U03LEAD")]
     finally:
         runtime.close()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.slack.blocks.actions import parse_action_value
-from bot.slack.lookup import plain_id
+from bot.usecases.reads import plain_id
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import assert_never
 
 from bot.engine.queries import RunSummary, WaitingItem
+from bot.usecases.reads import RunStatus
+from bot.usecases.results import (
+    Accepted,
+    AwayDays,
+    AwaySet,
+    Back,
+    Decision,
+    Duplicate,
+    Ignored,
+    Refused,
+    Reloaded,
+    Steered,
+)
 
 HELP = """*Conductor* conducts workflows of people and automations.
 • `/conductor start <workflow> [name=value ...]` start a run
@@ -70,10 +84,92 @@ def waiting_list(items: list[WaitingItem]) -> str:
     return "\n".join(lines)
 
 
-def status(run: RunSummary, steps: list[tuple[str, str]]) -> str:
+def status(found: RunStatus) -> str:
+    run = found.summary
     lines = [f"*{escape(run.title)}* `{run.run_id}`: {run.status}" + (f" [{escape(run.phase)}]" if run.phase else "")]
-    lines += [f"• {escape(title)}: {state.replace('_', ' ')}" for title, state in steps]
+    lines += [f"• {escape(title)}: {state.replace('_', ' ')}" for title, state in found.steps]
     return "\n".join(lines)
+
+
+def sentence(text: str) -> str:
+    """A use case's words as a sentence (escaped: they may quote what a person typed)."""
+    shown = escape(text)
+    return shown[:1].upper() + shown[1:] + ("" if shown.endswith((".", "?", "!")) else ".")
+
+
+def started(workflow_id: str, decided: Decision) -> str:
+    shown = escape(workflow_id)
+    match decided:
+        case Accepted(run_id=run_id):
+            return f"Started `{shown}` as run `{run_id}`."
+        case Duplicate():  # the same request again (its trigger id): told once
+            return already_handled("start")
+        case Refused(field_errors=errors) if errors:
+            listed = "\n".join(f"• `{escape(name)}` {escape(why)}" for name, why in errors.items())
+            return f"Could not start `{shown}`:\n{listed}\nGive them as `name=value`."
+        case Refused(text=text):
+            return f"Could not start `{shown}`: {escape(text)}."
+        case Ignored():
+            return ""
+        case _:
+            assert_never(decided)
+
+
+def cancelled(run_id: str, decided: Decision) -> str:
+    shown = escape(run_id)
+    match decided:
+        case Accepted():
+            return f"Run `{shown}` cancelled."
+        case Duplicate():
+            return already_handled("cancel")
+        case Refused(text=text):
+            return f"Not cancelled: {escape(text)}."
+        case Ignored():
+            return ""
+        case _:
+            assert_never(decided)
+
+
+def reloaded(result: Reloaded) -> str:
+    if not result.problems:
+        return f"Reloaded {result.files} workflow file(s)."
+    return f"Some files were refused; their previous versions keep running:\n{problems(result.problems)}"
+
+
+def reload_problems_for_admins(actor: str, found: tuple[str, ...]) -> str:
+    return (f"<@{actor}> reloaded the workflow files; some were refused and their previous "
+            f"versions keep running:\n{problems(found)}")
+
+
+def steered(result: Steered) -> str:
+    workflow_id = escape(result.workflow_id)
+    match result.action:
+        case "pause":
+            return f"`{workflow_id}` is paused: no scheduled runs until `/conductor standup resume {workflow_id}`."
+        case "resume":
+            return f"`{workflow_id}` runs on schedule again."
+        case _:
+            return f"The next scheduled run of `{workflow_id}` will be skipped."
+
+
+def away_days(found: AwayDays) -> str:
+    if not found.periods:
+        return "You are not marked away. `/conductor away 2026-03-02..2026-03-06` to set it."
+    return "You are away " + ", ".join(f"{a:%a %d %b}–{b:%a %d %b}" if a != b else f"{a:%a %d %b}"
+                                       for a, b in found.periods) + "."
+
+
+def back(found: Back) -> str:
+    return f"Welcome back: {found.removed} away period(s) removed." if found.removed else "You were not marked away."
+
+
+def away_set(found: AwaySet) -> str:
+    return f"Marked away {found.first:%a %d %b}–{found.last:%a %d %b}: stand-ups will not ask or remind you."
+
+
+def unreadable_period(why: str) -> str:
+    return (f"Could not read that ({escape(why)}): write `/conductor away 2026-03-02..2026-03-06` "
+            "(first and last day).")
 
 
 def problems(lines: Iterable[str], limit: int = 20) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.slack.blocks.actions import parse_metadata
-from bot.slack.lookup import plain_id
+from bot.usecases.reads import plain_id
 
 GIVEN_MAX = 50  # inputs a start form carries over from the command; ours carry a handful
 
