@@ -25,6 +25,7 @@ from sqlalchemy import URL
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from bot.definitions.loader import Catalog, load_paths
+from bot.observability.logs import quieted
 from bot.settings import Settings
 
 log = logging.getLogger("conductor")
@@ -170,7 +171,7 @@ def check_bot_token(settings: Settings, client: WebClient, *, required: bool) ->
                              "copy the Bot User OAuth Token (xoxb-…) from your app's OAuth & Permissions page "
                              "(or try Conductor without Slack: `conductor shell`)")
     try:
-        with _quiet("slack_sdk"):  # the SDK logs its own ERROR line; ours says what to do
+        with quieted("slack_sdk"):  # the SDK logs its own ERROR line; ours says what to do
             answer = client.auth_test()
     except SlackApiError as error:
         code = error.response.get("error") if error.response is not None else "error"
@@ -206,17 +207,6 @@ def socket_mode_refused(error: Exception) -> StartupProblem:
     code = error.response.get("error") if isinstance(error, SlackApiError) and error.response is not None else error
     return StartupProblem("SLACK_APP_TOKEN", f"Slack refused to open a Socket Mode connection ({code})",
                           "check the app-level token has connections:write and Socket Mode is on for the app")
-
-
-@contextmanager
-def _quiet(logger_name: str) -> Iterator[None]:
-    logger = logging.getLogger(logger_name)
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 # --- the port -----------------------------------------------------------------------------------

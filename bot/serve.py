@@ -13,6 +13,7 @@ socket is opened, so a process either starts whole or says in one line why it ca
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from typing import Any
@@ -56,11 +57,12 @@ def run_serve(settings: Settings, *, port: int, threads: int = 8, with_clock: bo
 
     runtime = build_runtime(settings, directory=SlackDirectory(client))
     stop = threading.Event()
+    lost = threading.Event()
     leader = None
     socket: Any = None
     try:
         app = build_app(runtime, client, socket_mode=socket_mode)
-        health = lambda: True  # noqa: E731 - replaced below in Socket Mode
+        health = _always_healthy
         if app_token is not None:
             try:
                 socket = open_socket(app, app_token)
@@ -76,7 +78,7 @@ def run_serve(settings: Settings, *, port: int, threads: int = 8, with_clock: bo
         except OSError as error:
             raise preflight.port_in_use(port, error) from error
         if with_clock:
-            leader = threading.Thread(target=lead, args=(settings, runtime, stop), name="clock-leader")
+            leader = threading.Thread(target=_lead_or_stop, args=(settings, runtime, stop, lost), name="clock-leader")
             leader.start()
         if socket_mode:
             log.info("receiving Slack over Socket Mode; serving GET /healthz, GET /metrics and "
@@ -97,4 +99,17 @@ def run_serve(settings: Settings, *, port: int, threads: int = 8, with_clock: bo
         if leader is not None:
             leader.join(timeout=30)
         runtime.close()
-    return 0
+    return 1 if lost.is_set() else 0
+
+
+def _always_healthy() -> bool:
+    return True
+
+
+def _lead_or_stop(settings: Settings, runtime: Any, stop: threading.Event, lost: threading.Event) -> None:
+    """Lead the clock; if this process loses the clock's lock it stops altogether (exit 1), so
+    that the platform restarts it as a standby instead of leaving a web process that neither
+    leads nor stands by."""
+    if lead(settings, runtime, stop) != 0 and not stop.is_set():
+        lost.set()
+        os.kill(os.getpid(), signal.SIGTERM)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import IO
 
@@ -28,7 +30,7 @@ ID_FIELDS = ("run_id", "step_id")
 LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 # Libraries whose INFO and DEBUG lines are about their own workings, not about Conductor's work:
 # they log WARNING and above unless LOG_LEVEL=debug.
-QUIET_LIBRARIES = ("apscheduler", "slack_sdk", "slack_bolt", "waitress", "urllib3", "alembic.runtime.plugins")
+QUIET_LIBRARIES = ("apscheduler", "slack_sdk", "slack_bolt", "waitress", "urllib3", "alembic.runtime")
 
 
 class LibraryChatterFilter(logging.Filter):
@@ -131,3 +133,16 @@ def configure_logging(settings: Settings, *, stream: IO[str] | None = None, leve
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(library_level)
     return handler
+
+
+@contextmanager
+def quieted(logger_name: str) -> Iterator[None]:
+    """Silence one library logger for the length of the block: for a line that library writes
+    about something we have already handled (or that cannot apply to us)."""
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

@@ -7,6 +7,7 @@ from concurrent.futures import Executor
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.observability.logs import quieted
 from bot.runtime import Runtime
 from bot.settings import admin_ids
 from bot.slack import actions, commands, events, views
@@ -35,14 +36,15 @@ def build_app(runtime: Runtime, client: WebClient, *, listener_executor: Executo
     secret = runtime.settings.slack_signing_secret
     if secret is None and not socket_mode:
         raise ValueError("SLACK_SIGNING_SECRET is not set: Slack's requests could not be verified")
-    app = App(
-        client=client,
-        signing_secret=secret.get_secret_value() if secret is not None else "",
-        request_verification_enabled=not socket_mode,
-        token_verification_enabled=False,  # the token is checked by the first API call instead
-        process_before_response=True,
-        **({"listener_executor": listener_executor} if listener_executor is not None else {}),
-    )
+    with quieted("slack_bolt.App"):  # Bolt warns that SLACK_BOT_TOKEN is unused: `client` carries it
+        app = App(
+            client=client,
+            signing_secret=secret.get_secret_value() if secret is not None else "",
+            request_verification_enabled=not socket_mode,
+            token_verification_enabled=False,  # the token is checked by the first API call instead
+            process_before_response=True,
+            **({"listener_executor": listener_executor} if listener_executor is not None else {}),
+        )
     app.use(provide(usecases_of(runtime)))
     for listeners in (commands, actions, views, events):
         listeners.register(app)

@@ -3,7 +3,7 @@ Both are decided and audited here, accepted or refused, like any engine event.""
 
 from __future__ import annotations
 
-from bot.engine.machine import may
+from bot.engine.checks import may
 from bot.engine.schedules import set_schedule
 from bot.usecases.base import Base
 from bot.usecases.results import Refused, Reloaded, Steered
