@@ -41,7 +41,7 @@ def start_people_refresh(settings: Settings, runtime: Runtime, stop: threading.E
 
     client = make_client(settings)
     thread = threading.Thread(target=refresh_every, args=(client, runtime.engine, stop),
-                              kwargs={"clock": runtime.service.clock}, name="people-refresh", daemon=True)
+                              kwargs={"clock": runtime.service.clock, "seconds": REFRESH_SECONDS}, name="people-refresh", daemon=True)
     thread.start()
     return thread
 
