@@ -4,8 +4,9 @@ The database holds every timer; the clock is rebuilt from it at start. Three kin
 
 - one date job per timer due within the look-ahead horizon (job id `timer:<key>`), so a
   reminder or a retry fires on the dot; the slow sweep (every 30 s) adds those coming due;
-- a fast poll (every second) that fires any due timer nobody fired yet (one written by another
-  process, or missed) and claims automations waiting to be run;
+- a fast poll (every second): one tick (`bot.usecases.tick`, the same the shell's rehearsal
+  runs) that fires any due timer nobody fired yet (one written by another process, or missed),
+  starts the runs other runs asked for and claims automations waiting to be run;
 - one cron job per `on.schedule` trigger (job id `schedule:<workflow>:<n>`), in the trigger's
   time zone. Misfires: a run whose time passed while the clock was down starts late if it is
   less than 10 minutes late, and is skipped otherwise (coalesced: one run, not a burst).
@@ -39,6 +40,7 @@ from bot.engine.versions import WorkflowVersions
 from bot.scheduling import jobs
 from bot.scheduling.scheduler import ClockScheduler, JobExecutor
 from bot.scheduling.worker import AutomationWorker
+from bot.usecases.tick import Ticker, TickReport
 
 log = logging.getLogger("conductor.clock")
 
@@ -87,6 +89,9 @@ class Clock:
         # Set first thing when stopping: from then on nothing here calls into the scheduler or
         # hands out new work (a job added while APScheduler shuts down waits for its lock).
         self.closing = threading.Event()
+        # No deliverer: the messenger delivers the outbox on a thread of its own, at Slack's
+        # pace (see `Ticker` and `bot.scheduling.process.start_messenger`).
+        self.ticker = Ticker(service, run=self.worker.submit, closing=self.closing.is_set, fired=self._fired)
         service.subscribe(self.observe)
 
     # --- life ----------------------------------------------------------------------------------
@@ -172,13 +177,19 @@ class Clock:
                 return
             self.schedule_timer(run_id, key, due_at)
 
-    def fire(self, run_id: str, key: str, due_at: datetime | None = None) -> None:
+    def fire(self, run_id: str, key: str) -> None:
+        """A timer's date job: fire it on the dot (the poll fires it too if this is missed)."""
         if self.closing.is_set():
             return
+        self._fired(key, None, self.service.fire_timer(run_id, key, self.now()))
+
+    def _fired(self, key: str, due_at: datetime | None, result: Result) -> None:
+        """After a timer was fired, by its date job or by the poll: forget its date job (the
+        bookkeeping of a long-lived clock must not grow with every timer it ever scheduled),
+        and note how late it was."""
         with self._lock:
             self.scheduled.discard(key)
             due_at = self._due.pop(key, due_at)
-        result = self.service.fire_timer(run_id, key, self.now())
         if result.accepted and due_at is not None:
             # Lateness as people feel it: from due to applied and committed.
             self.lateness.append((self.now() - due_at).total_seconds())
@@ -206,21 +217,12 @@ class Clock:
             pass
 
     def dispatch(self) -> None:
-        if self.closing.is_set():
-            return  # claim nothing more: a claimed automation must then run here
-        for dispatch in self.service.claim_dispatches(self.now()):
-            self.worker.submit(dispatch)
+        """Claim the automations due and queue them on the worker (nothing once closing)."""
+        self.ticker.claim(self.now())
 
-    def poll(self) -> None:
-        now = self.now()
-        for run_id, key, due_at in self.service.upcoming_timers(now, limit=500):
-            if self.closing.is_set():
-                return
-            self.fire(run_id, key, due_at)
-        if self.closing.is_set():
-            return
-        self.service.start_pending_runs(now)
-        self.dispatch()
+    def poll(self) -> TickReport:
+        """The poll job: one tick at the clock's now (nothing new once closing)."""
+        return self.ticker.tick(self.now())
 
     # --- scheduled runs ------------------------------------------------------------------------
     def schedule_workflows(self) -> None:

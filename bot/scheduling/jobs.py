@@ -31,7 +31,8 @@ def fire_timer(run_id: str, key: str) -> None:
 
 
 def poll() -> None:
-    """The fast backstop: due timers and automations asked for by any process."""
+    """The fast backstop, one tick (`bot.usecases.tick`): due timers, pending runs and
+    automations asked for by any process."""
     clock = _active()
     if clock is not None:
         clock.poll()

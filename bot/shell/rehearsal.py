@@ -5,6 +5,9 @@ production, with time that moves only when told.
 messages to Slack) until nothing more is; `advance(to)` walks the clock forward from one due
 moment to the next — every timer, retry and scheduled start in order — so a reminder two hours
 away fires without anyone waiting two hours.
+
+What is done at a moment is the real clock's tick (`bot.usecases.tick`); the rehearsal only
+chooses the moment, runs the automations on the spot and delivers the messages in the tick.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from bot.scheduling.clock import schedule_trigger, start_scheduled_run
 from bot.scheduling.worker import AutomationWorker
 from bot.slack.messenger import Messenger
 from bot.store.models import Timer
+from bot.usecases.tick import Ticker
 
 log = logging.getLogger("conductor.shell")
 TIMERS = Timer.__table__
@@ -134,21 +138,19 @@ class Rehearsal:
     clock: VirtualClock
     app_idle: Callable[[], None]  # waits until the app has finished what it was asked
     _scheduled_fired: set[tuple[str, int, datetime]] = field(default_factory=set)
+    ticker: Ticker = field(init=False)
+
+    def __post_init__(self) -> None:
+        # The clock's tick, with automations run on this thread (so what they cause is part of
+        # the same moment) and every message delivered before time moves on.
+        self.ticker = Ticker(self.service, run=self.worker.run, deliver=self.messenger.deliver_due)
 
     def settle(self) -> None:
-        """Do everything due now, until nothing more is."""
+        """Do everything due now, until nothing more is: what one tick does may make more due
+        at the same moment (an automation done starts the next step, which posts)."""
         for _ in range(MAX_ROUNDS):
             self.app_idle()
-            now = self.clock()
-            moved = len(self.service.start_pending_runs(now))
-            for run_id, key, _due in self.service.upcoming_timers(now, limit=500):
-                moved += self.service.fire_timer(run_id, key, now).accepted
-            for dispatch in self.service.claim_dispatches(now):
-                self.worker.run(dispatch)
-                moved += 1
-            while self.messenger.deliver_due():
-                moved += 1
-            if not moved:
+            if not self.ticker.tick(self.clock()).moved:
                 return
         log.warning("stopped settling after %d rounds: something loops without waiting", MAX_ROUNDS)
 

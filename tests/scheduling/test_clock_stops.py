@@ -147,6 +147,17 @@ def test_nothing_reaches_the_scheduler_once_the_clock_closes(harness):
     assert clock.wait_idle(time.monotonic() + 5) == []
 
 
+def test_a_closed_clocks_poll_claims_nothing(harness):
+    """The poll is one tick (`bot.usecases.tick`); once the clock closes it takes no new work:
+    an automation claimed then would have nobody to run it."""
+    h = harness
+    clock = Clock(h.service, h.versions, workflows_dir=str(h.folder), poll_seconds=0.2)
+    h.service.start("retried", None, {}, key="closed-poll")
+    clock.close()
+    assert clock.poll().moved == 0
+    assert h.count("select count(*) from timers where kind = 'dispatch' and fired_at is null") == 1
+
+
 def test_lead_returns_within_its_grace_and_says_what_it_left(migrated_db_url, tmp_path, monkeypatch, caplog):
     """`lead` (what `conductor serve` runs in a thread) is bounded too."""
     caplog.set_level(logging.INFO, logger="conductor.clock")
