@@ -17,6 +17,7 @@ from bot.observability.metrics import serve_metrics
 from bot.runtime import Runtime, build_runtime
 from bot.scheduling.clock import STOP_GRACE_SECONDS, Clock
 from bot.scheduling.leader import Leadership
+from bot.scheduling.people_refresh import start_people_refresh
 from bot.settings import Settings
 
 log = logging.getLogger("conductor.clock")
@@ -102,6 +103,7 @@ def lead(settings: Settings, runtime: Runtime, stop: threading.Event, *, workers
     try:
         clock.start()
         sender = start_messenger(settings, runtime, delivering)
+        start_people_refresh(settings, runtime, delivering)  # a daemon: stops with the messenger, never waited for
         while not wait_for_stop(stop, STANDBY_POLL_SECONDS):
             if not leadership.held():
                 # Fence ourselves: another clock may lead now; never fire alongside it.

@@ -1,4 +1,10 @@
-"""Users and user groups, from Slack, with a cache: the engine's `Directory` port.
+"""Users and user groups asked of Slack one question at a time, with a cache.
+
+Superseded: the engine's directory is `bot.engine.people.StoredDirectory`, read from tables
+the refresher (`bot.slack.people`) fills. Do not hand this one to `build_runtime`: the engine
+asks its directory inside transactions, and every cache miss here is a Web API call (up to
+the client's 10 s) made while the write lock is held. It stays only until the processes that
+still build one (`conductor serve`, `conductor clock`, the shell) stop doing so.
 
 Group membership decides permissions, so a lookup that fails answers "no members" (deny)
 rather than guessing, and is tried again on the next question instead of being cached.
@@ -40,7 +46,7 @@ class SlackDirectory:
         return users
 
     def is_away(self, user_id: str, day: object) -> bool:
-        return False  # Slack knows nothing of it; `WithAwayPeriods` adds what people told us
+        return False  # Slack knows nothing of it; away days are in the database
 
     def user_timezone(self, user_id: str) -> str | None:
         """The IANA time zone Slack has for a user (for stand-ups), or None."""
