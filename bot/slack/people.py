@@ -107,19 +107,34 @@ def _members_of(call: _Caller, group: dict[str, Any]) -> list[str]:
 
 def refresh_people(client: WebClient, engine: Engine, now: datetime, *,
                    sleep: Callable[[float], None] = time.sleep) -> Refreshed:
-    """Read everyone and every enabled user group from Slack, then write what changed."""
+    """Read everyone and every enabled user group from Slack, then write what changed.
+
+    Without `usergroups:read` (a workspace whose workflows name no user group need not grant
+    it) people are still refreshed and the group tables are left as they are."""
     call = _Caller(client, sleep)
     people = [someone(user) for user in _everyone(call)]
-    groups: dict[str, tuple[str, set[str]]] = {}
-    for group in call("usergroups.list", include_users=True, include_count=True).get("usergroups") or []:
-        if not group.get("date_delete"):  # a disabled group grants nothing
-            groups[str(group["id"])] = (str(group.get("handle") or ""), set(_members_of(call, group)))
+    groups = _groups(call)
     with engine.begin() as conn:  # every call is done: only the writes hold the lock
         changed = write_people(conn, people, now, complete=True)
-        changed += write_groups(conn, groups, now, complete=True)
+        if groups is not None:
+            changed += write_groups(conn, groups, now, complete=True)
     if changed:
         people_changed()
+    groups = groups or {}
     return Refreshed(len(people), len(groups), sum(len(m) for _, m in groups.values()), changed, call.calls)
+
+
+def _groups(call: _Caller) -> dict[str, tuple[str, set[str]]] | None:
+    """Every enabled user group: handle and members; None when the scope is not granted."""
+    try:
+        listed = call("usergroups.list", include_users=True, include_count=True).get("usergroups") or []
+    except SlackApiError as exc:
+        if exc.response.get("error") != "missing_scope":
+            raise
+        log.warning("user groups not read from Slack: the app lacks usergroups:read")
+        return None
+    return {str(group["id"]): (str(group.get("handle") or ""), set(_members_of(call, group)))
+            for group in listed if not group.get("date_delete")}  # a disabled group grants nothing
 
 
 def refresh_user(client: WebClient, engine: Engine, user_id: str, now: datetime) -> Someone | None:

@@ -139,3 +139,14 @@ def test_a_rate_limited_page_is_waited_out(engine, slack):
     slack.fail_next("users.list", status=429)
     refreshed = refresh_people(client(slack), engine, NOW, sleep=waited.append)
     assert refreshed.people == 450 and waited == [1.0]
+
+
+def test_without_usergroups_read_people_are_still_refreshed_and_groups_kept(engine, slack):
+    refresh_people(client(slack), engine, NOW)
+    slack.scopes.discard("usergroups:read")
+    slack.users["U00001P"]["tz"] = "Pacific/Auckland"
+    refreshed = refresh_people(client(slack), engine, NOW + timedelta(minutes=10))
+    assert (refreshed.people, refreshed.groups, refreshed.changed) == (450, 0, 1)
+    directory = StoredDirectory(engine)
+    assert directory.user_timezone("U00001P") == "Pacific/Auckland"
+    assert len(directory.group_members("S0ALL")) == 449  # what the last refresh with the scope read
