@@ -35,7 +35,8 @@ def start_people_refresh(settings: Settings, runtime: Runtime, stop: threading.E
     refresh cut short by the process ending has written nothing: it writes in one
     transaction, after its calls). None without a bot token: there is no Slack to read."""
     if settings.slack_bot_token is None:
-        log.info("no SLACK_BOT_TOKEN: people and user groups are not read from Slack")
+        # The messenger already said there is no token (one line for one fact).
+        log.debug("no SLACK_BOT_TOKEN: people and user groups are not read from Slack")
         return None
     from bot.slack.client import make_client  # the clock reaches Slack only when it has a token
 
