@@ -1,27 +1,16 @@
 """What the engine asks the outside world to do. Effects are data; adapters carry them out.
 
-Messages name *what* to say (`kind` plus data); the Slack layer decides how it looks.
+Messages name *what* to say (one class per kind, see `bot.engine.messages`); the Slack layer
+decides how it looks.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-# Where a message goes: the run's thread, the escalation channel, a person's DM, or another
-# channel named in `data["channel"]`.
-Destination = Literal["thread", "escalation", "dm", "channel"]
-
-
-@dataclass(frozen=True)
-class Message:
-    kind: str  # run_started, ask, approval_request, decision_request, reminder, overdue, ...
-    destination: Destination = "thread"
-    step_id: str | None = None
-    to: tuple[str, ...] = ()  # principals to mention, or the DM's user for destination "dm"
-    text: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
+from bot.engine.messages import Destination, Message, MessageBase
 
 
 @dataclass(frozen=True)
@@ -70,3 +59,6 @@ class StartRun:
 
 
 Effect = Message | UpdateHeader | SetTimer | ClearTimer | RunAutomation | Audit | StartRun
+
+__all__ = ["Audit", "ClearTimer", "Destination", "Effect", "Message", "MessageBase", "RunAutomation", "SetTimer",
+           "StartRun", "UpdateHeader"]

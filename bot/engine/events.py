@@ -112,6 +112,15 @@ class Reassign:
 
 
 @dataclass(frozen=True)
+class AskForHelp:
+    """Someone stuck on a step asks whoever conducts the workflow: a note in the run's thread;
+    the run itself does not move."""
+
+    step_id: str
+    actor: str
+
+
+@dataclass(frozen=True)
 class Abort:
     """Stop a run whose automation failed: the run ends as failed."""
 
@@ -133,9 +142,10 @@ class Recover:
     actor: None = None
 
 
+# Closed: `machine.advance` matches every member, so a new event without a handler is a type error.
 Event = (
     Answer | Approve | Reject | Decide | StandupAnswer | StandupReply | AutomationSucceeded | AutomationFailed
-    | TimerFired | TakeOver | RetryNow | Skip | Reassign | Abort | Cancel | Recover
+    | TimerFired | TakeOver | RetryNow | Skip | Reassign | AskForHelp | Abort | Cancel | Recover
 )
 
 

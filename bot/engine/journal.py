@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, assert_never, cast
 
-from sqlalchemy import Connection, bindparam, insert, update
+from sqlalchemy import Connection, Table, bindparam, insert, update
 
 from bot.definitions import templates
 from bot.definitions.workflow import Workflow
@@ -19,20 +19,23 @@ from bot.engine.effects import (
     ClearTimer,
     Effect,
     Message,
+    MessageBase,
     RunAutomation,
     SetTimer,
     StartRun,
     UpdateHeader,
 )
+from bot.engine.messages import HEADER, Post
 from bot.engine.state import RunState, StepState
 from bot.store.models import AuditEvent, OutboxMessage, Run, StepRun, Timer
 
 # Core tables: these writes are the hot path of every transition and need no ORM identity.
-STEP_RUNS = StepRun.__table__
-TIMERS = Timer.__table__
-OUTBOX = OutboxMessage.__table__
-AUDIT = AuditEvent.__table__
-RUNS = Run.__table__
+# (`__table__` is typed as any FromClause; a mapped class's is its Table.)
+STEP_RUNS = cast(Table, StepRun.__table__)
+TIMERS = cast(Table, Timer.__table__)
+OUTBOX = cast(Table, OutboxMessage.__table__)
+AUDIT = cast(Table, AuditEvent.__table__)
+RUNS = cast(Table, Run.__table__)
 
 _STEP_COLUMNS = ("status", "assignee", "outputs", "error", "started_at", "finished_at", "updated_at")
 # Built once: composing statements per call costs more than executing them.
@@ -76,8 +79,10 @@ def dispatch_params(payload: dict[str, Any]) -> dict[str, Any]:
     then is run as it would have been: each reference in it is taken as the author's.
     """
     if MARKED_PARAMS in payload:
-        return json.loads(payload[MARKED_PARAMS])
-    return templates.map_strings(payload.get("params") or {}, templates.mark_authored)
+        marked: dict[str, Any] = json.loads(payload[MARKED_PARAMS])
+        return marked
+    authored: dict[str, Any] = templates.map_strings(payload.get("params") or {}, templates.mark_authored)
+    return authored
 
 
 def current_phase(workflow: Workflow, state: RunState) -> str | None:
@@ -140,8 +145,10 @@ def message_channel(message: Message, run_channel: str | None, workflow: Workflo
         case "dm":
             return message.to[0]
         case "channel":
-            return str(message.data.get("channel") or run_channel or "")
-    raise AssertionError(message.destination)
+            named = message.channel if isinstance(message, Post) else None
+            return named or run_channel or ""
+        case _:
+            assert_never(message.destination)
 
 
 def write_effects(
@@ -161,21 +168,20 @@ def write_effects(
                                "due_at": effect.due_at, "payload": effect.data, "key": effect.key})
             case ClearTimer():
                 cleared.append(effect.key)
-            case Message():
+            case MessageBase():
                 channel = message_channel(effect, run_channel, workflow, fallback_escalation)
                 outbox.append({
                     "run_id": state.run_id, "channel": channel,
                     "thread_key": state.run_id if effect.destination == "thread" else None,
                     "kind": "dm" if effect.destination == "dm" else "post",
-                    "payload": {"kind": effect.kind, "run_id": state.run_id, "workflow_id": workflow.id,
-                                "step_id": effect.step_id, "to": list(effect.to), "text": effect.text,
-                                "data": effect.data},
+                    # The shape every release reads: kind, ids, step_id, to, text, data.
+                    "payload": {**effect.to_payload(), "run_id": state.run_id, "workflow_id": workflow.id},
                     "dedupe_key": dedupe, "next_attempt_at": now, "created_at": now,
                 })
             case UpdateHeader():
                 outbox.append({
                     "run_id": state.run_id, "channel": run_channel or "", "thread_key": state.run_id,
-                    "kind": "update", "payload": {"kind": "header", "run_id": state.run_id, "workflow_id": workflow.id},
+                    "kind": "update", "payload": {"kind": HEADER, "run_id": state.run_id, "workflow_id": workflow.id},
                     "dedupe_key": dedupe, "next_attempt_at": now, "created_at": now,
                 })
             case Audit():
@@ -191,6 +197,8 @@ def write_effects(
                 timers.append({"run_id": state.run_id, "step_id": effect.step_id, "kind": DISPATCH,
                                "due_at": now, "key": f"{effect.idempotency_key}:try:{effect.try_number}",
                                "payload": dispatch_payload(effect)})
+            case _:
+                assert_never(effect)
     if fired_timer is not None:
         conn.execute(_FIRE_TIMER, {"b_key": fired_timer, "b_now": now})
     if cleared:

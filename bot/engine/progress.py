@@ -1,7 +1,8 @@
 """How a run moves: starting steps, finishing them, following the flow, ending the run.
 
 A `Transition` holds one event's work in progress: a private copy of the state, the time,
-and the effects produced so far. Handlers in `machine.py` call these operations.
+and the effects produced so far. Handlers in `machine.py` call these operations; what they
+refuse is raised as one of `bot.engine.refusals`.
 """
 
 from __future__ import annotations
@@ -15,25 +16,31 @@ from bot.definitions.flow import FlowGraph, build_flow
 from bot.definitions.steps import END, ApprovalStep, AutomationStep, GateStep, StandupStep, TaskStep
 from bot.definitions.values import SLACK_USER_OR_GROUP
 from bot.definitions.workflow import Workflow
+from bot.engine import standup_flow
 from bot.engine.context import render_text, render_value, template_context
-from bot.engine.effects import Audit, ClearTimer, Effect, Message, RunAutomation, SetTimer, UpdateHeader
+from bot.engine.effects import Audit, ClearTimer, Effect, RunAutomation, SetTimer, UpdateHeader
+from bot.engine.messages import (
+    ApprovalRequest,
+    AskPerson,
+    DecisionRequest,
+    Destination,
+    Escalated,
+    Escalation,
+    Message,
+    Post,
+    RunFinished,
+    StepFinished,
+)
 from bot.engine.permissions import Directory, principals, principals_of
 from bot.engine.state import RunState, RunStatus, StepState, StepStatus, TimerState
-from bot.engine import standup_flow
 from bot.engine.timing import backoff_delay, next_time_of_day
 
-
-class Refusal(Exception):
-    """An event the engine will not apply, with a reason a person can read."""
-
-    def __init__(self, code: str, reason: str, field_errors: dict[str, str] | None = None):
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-        self.field_errors = field_errors or {}
-
-
 _FLOWS: dict[int, tuple[Workflow, FlowGraph]] = {}
+
+
+def choices(step: GateStep) -> tuple[str, ...]:
+    """A decided gate's choices as people see them: each route's label, else its target."""
+    return tuple(route.label or route.goto for route in step.routes)
 
 
 def flow_of(workflow: Workflow) -> FlowGraph:
@@ -83,9 +90,6 @@ class Transition:
             if timer.step_id == step_id and (kind is None or timer.kind == kind):
                 self.clear_timer(key)
 
-    def thread(self, kind: str, step_id: str | None = None, text: str = "", to: tuple[str, ...] = (), **data: Any) -> None:
-        self.emit(Message(kind, "thread", step_id, to, text, data))
-
     # --- starting steps ----------------------------------------------------------------------
     def activate(self, step_id: str) -> None:
         step = self.workflow.step(step_id)
@@ -105,17 +109,22 @@ class Transition:
         match step:
             case TaskStep():
                 st.assignees = self.resolve_person(step.ask, context)
-                self.wait_on_people(step, st, "ask", render_text(step.prompt, context), fields=list(step.outputs))
+                self.wait_on_people(step, st, AskPerson(
+                    step_id=step.id, to=tuple(st.assignees), title=step.title,
+                    text=render_text(step.prompt, context), fields=tuple(step.outputs)))
             case ApprovalStep():
                 st.assignees = principals_of(self.workflow, step.approvers, self.state.started_by)
-                self.wait_on_people(step, st, "approval_request", render_text(step.prompt, context), fields=list(step.outputs))
+                self.wait_on_people(step, st, ApprovalRequest(
+                    step_id=step.id, to=tuple(st.assignees), title=step.title,
+                    text=render_text(step.prompt, context), fields=tuple(step.outputs)))
             case GateStep():
                 if step.decide is None:
                     self.choose_route(step, context)
                 else:
                     st.assignees = self.resolve_person(step.decide, context)
-                    options = [route.label or route.goto for route in step.routes]
-                    self.wait_on_people(step, st, "decision_request", render_text(step.prompt, context), options=options)
+                    self.wait_on_people(step, st, DecisionRequest(
+                        step_id=step.id, to=tuple(st.assignees), title=step.title,
+                        text=render_text(step.prompt, context), options=choices(step)))
             case AutomationStep():
                 self.start_automation(step, st)
             case StandupStep():
@@ -144,9 +153,9 @@ class Transition:
             return principals(self.workflow, fallback, self.state.started_by)
         return principals(self.workflow, who, self.state.started_by)
 
-    def wait_on_people(self, step: Any, st: StepState, kind: str, text: str, **data: Any) -> None:
+    def wait_on_people(self, step: TaskStep | ApprovalStep | GateStep, st: StepState, asking: Message) -> None:
         st.status = StepStatus.WAITING_ON_PERSON
-        self.thread(kind, step.id, text, tuple(st.assignees), title=step.title, **data)
+        self.emit(asking)
         due = getattr(step, "due", None)
         for n, offset in enumerate(getattr(step, "remind", [])):
             if due is None or offset < due:
@@ -215,9 +224,9 @@ class Transition:
         """Built-ins need no code outside the engine: a message is an outbox row, a wait a timer."""
         if step.uses == "conductor/post":
             # Without a `channel`, the message goes to the run's own thread.
-            channel = params.get("channel")
-            destination = "channel" if channel else "thread"
-            self.emit(Message("post", destination, step.id, (), str(params.get("text", "")), {"channel": channel}))
+            channel = str(params["channel"]) if params.get("channel") else None
+            destination: Destination = "channel" if channel else "thread"
+            self.emit(Post(destination=destination, step_id=step.id, text=str(params.get("text", "")), channel=channel))
             self.finish(step.id, StepStatus.COMPLETED, outputs={})
             return
         from bot.definitions.values import parse_duration
@@ -267,10 +276,9 @@ class Transition:
         st.error = error
         takers = [step.escalate_to] if step.escalate_to else self.workflow.permissions.roles_for("take_over")
         to = tuple(principals_of(self.workflow, takers, self.state.started_by))
-        data = {"title": step.title, "error": error, "output_tail": tail[-1500:], "tries": st.tries,
-                "fields": list(step.outputs), "actions": ["retry", "skip", "take_over", "abort"]}
-        self.emit(Message("escalation", "escalation", step.id, to, "", data))
-        self.thread("escalated", step.id, "", (), title=step.title, error=error)
+        self.emit(Escalation(step_id=step.id, to=to, title=step.title, error=error, output_tail=tail[-1500:],
+                             tries=st.tries, fields=tuple(step.outputs)))
+        self.emit(Escalated(step_id=step.id, title=step.title, error=error))
         self.audit("escalated", step_id=step.id, error=error)
 
     # --- finishing steps and following the flow ----------------------------------------------
@@ -287,8 +295,8 @@ class Transition:
         step = self.workflow.step(step_id)
         # People see their own steps confirmed in the thread; automated progress shows in the
         # header (one message edited in place), so a chain of automations does not flood it.
-        if step.family == "orchestral" or (step.family == "gate" and step.decide is not None) or actor is not None:
-            self.thread("step_finished", step_id, "", (), title=step.title, status=status.value, actor=actor, reason=reason)
+        if step.family == "orchestral" or (isinstance(step, GateStep) and step.decide is not None) or actor is not None:
+            self.emit(StepFinished(step_id=step_id, title=step.title, status=status.value, actor=actor, reason=reason))
         self.follow(step_id)
 
     def follow(self, step_id: str) -> None:
@@ -364,7 +372,7 @@ class Transition:
             self.activate(joinable[0])
 
     def end_run(self, status: RunStatus, reason: str | None, *, actor: str | None = None) -> None:
-        for step_id, st in self.state.steps.items():
+        for st in self.state.steps.values():
             if st.active:
                 st.status = StepStatus.CANCELLED
                 st.finished_at = self.now
@@ -373,6 +381,6 @@ class Transition:
         self.state.status = status
         self.state.finished_at = self.now
         self.state.reason = reason
-        self.thread("run_finished", None, "", (), status=status.value, reason=reason, actor=actor)
+        self.emit(RunFinished(status=status.value, reason=reason, actor=actor))
         self.audit(f"run_{status.value}", actor, reason=reason)
         self.emit(UpdateHeader())

@@ -22,7 +22,8 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine import events as ev
-from bot.engine.effects import Audit, RunAutomation, SetTimer
+from bot.engine import refusals
+from bot.engine.effects import RunAutomation, SetTimer
 from bot.engine.journal import (
     DISPATCH,
     START_RUN,
@@ -32,13 +33,13 @@ from bot.engine.journal import (
     write_effects,
     write_steps,
 )
-from bot.engine.machine import Accepted, Refused, advance, start_run
-from bot.engine.permissions import Directory, prepare_directory, principals_of
+from bot.engine.machine import Accepted, Refused, advance, refuse, start_run
+from bot.engine.permissions import Directory, prepare_directory
 from bot.engine.state import RunState, StepStatus
 from bot.engine.versions import UnknownWorkflow, WorkflowVersions
 from bot.observability.context import log_context
 from bot.store.db import READ_ONLY
-from bot.store.models import AuditEvent, InboundEvent, OutboxMessage, Run, Timer
+from bot.store.models import AuditEvent, InboundEvent, Run, Timer
 from bot.store.upserts import insert_or_ignore
 
 log = logging.getLogger("conductor.runs")
@@ -77,6 +78,7 @@ class Result:
     automations: list[RunAutomation] = field(default_factory=list)
     state: RunState | None = None
     timers: list[tuple[str, datetime]] = field(default_factory=list)  # (key, due at) set by this event
+    refusal: refusals.Refusal | None = None  # why, when refused: `code` and `reason` come from it
 
     @property
     def accepted(self) -> bool:
@@ -116,13 +118,13 @@ class ConductorService:
             try:
                 version = self.versions.current(workflow_id)
             except UnknownWorkflow as exc:
-                return Result("refused", code="unknown_workflow", reason=str(exc))
+                return _refused(None, refusals.UnknownWorkflow(workflow_id, str(exc)))
             run_id = run_id or new_run_id()
             outcome = start_run(version.workflow, run_id=run_id, version=version.version, actor=actor,
                                 inputs=inputs, now=now, directory=self.directory)
             if isinstance(outcome, Refused):
                 self._audit_refusal(conn, None, outcome, now)
-                return Result("refused", None, outcome.code, outcome.reason, outcome.field_errors)
+                return _refused(None, outcome.refusal)
             state = outcome.state
             run_channel = version.workflow.channel or channel
             conn.execute(insert(RUNS).values(
@@ -148,7 +150,7 @@ class ConductorService:
                 return Result("duplicate", run_id, "duplicate", "this request was already handled")
             run = conn.execute(_LOAD_RUN, {"b_id": run_id}).one_or_none()
             if run is None:
-                return Result("refused", run_id, "unknown_run", f"there is no run `{run_id}`")
+                return _refused(run_id, refusals.UnknownRun(run_id))
             workflow = self.versions.by_row(conn, run.workflow_version_id).workflow
             before = RunState.from_json(run.state)
             outcome = advance(workflow, RunState.from_json(run.state), event, now, self.directory, owned=True)
@@ -156,7 +158,7 @@ class ConductorService:
                 self._audit_refusal(conn, run_id, outcome, now)
                 if isinstance(event, ev.TimerFired):  # a timer the run no longer wants: retire it
                     write_effects(conn, run.channel, workflow, before, [], now, fired_timer=event.key)
-                return Result("refused", run_id, outcome.code, outcome.reason, outcome.field_errors)
+                return _refused(run_id, outcome.refusal)
             after = outcome.state
             saved = conn.execute(_SAVE_RUN, {
                 "b_id": run_id, "b_version": run.lock_version, "state": after.to_json(),
@@ -178,28 +180,7 @@ class ConductorService:
                      now: datetime | None = None) -> Result:
         """Someone stuck on a step asks the workflow's conductor (or those who may take over)
         for help: a message in the run's thread, audited; the run itself does not change."""
-        now = now or self.clock()
-        with self.engine.begin() as conn:
-            if key is not None and not self._claim(conn, key, "help"):
-                return Result("duplicate", run_id, "duplicate", "this request was already handled")
-            run = conn.execute(_LOAD_RUN, {"b_id": run_id}).one_or_none()
-            if run is None:
-                return Result("refused", run_id, "unknown_run", f"there is no run `{run_id}`")
-            workflow = self.versions.by_row(conn, run.workflow_version_id).workflow
-            state = RunState.from_json(run.state)
-            if step_id not in state.steps or not state.steps[step_id].active:
-                return Result("refused", run_id, "not_waiting", "that step is not in progress")
-            helpers = [workflow.conductor] if workflow.conductor else workflow.permissions.roles_for("take_over")
-            to = principals_of(workflow, helpers, state.started_by)
-            conn.execute(insert(OutboxMessage.__table__).values(
-                run_id=run_id, channel=run.channel or "", thread_key=run_id, kind="post",
-                payload={"kind": "help_requested", "run_id": run_id, "workflow_id": workflow.id, "step_id": step_id,
-                         "to": to, "text": "", "data": {"title": workflow.step(step_id).title, "actor": actor}},
-                dedupe_key=f"{run_id}:help:{key or now.isoformat()}", next_attempt_at=now, created_at=now,
-            ))
-            conn.execute(insert(AuditEvent.__table__).values(
-                run_id=run_id, step_id=step_id, actor=actor, type="help_requested", payload={}, at=now))
-        return Result("accepted", run_id)
+        return self.handle(run_id, ev.AskForHelp(step_id, actor), key=key, now=now)
 
     # --- helpers -----------------------------------------------------------------------------
     def subscribe(self, listener: Callable[[Result], None]) -> None:
@@ -216,8 +197,7 @@ class ConductorService:
     def record_refusal(self, actor: str, asked: str, reason: str, **details: str) -> None:
         """Audit a refusal of something the engine does not decide (reloading workflows,
         steering a stand-up's schedule) the way the engine audits its own."""
-        refused = Refused("not_allowed", reason, effects=[Audit(
-            "refused", actor, None, {"code": "not_allowed", "reason": reason, "event": {"type": asked, **details}})])
+        refused = refuse(refusals.NotAllowedTo(asked, reason), actor, None, {"type": asked, **details})
         with self.engine.begin() as conn:
             self._audit_refusal(conn, None, refused, self.clock())
 
@@ -354,6 +334,10 @@ def log_milestones(before: RunState | None, after: RunState) -> None:
         if after.final and (before is None or not before.final):
             reason = f": {after.reason}" if after.reason else ""
             log.info("run %s of %s %s%s", run_id, workflow_id, after.status.value, reason)
+
+
+def _refused(run_id: str | None, refusal: refusals.Refusal) -> Result:
+    return Result("refused", run_id, refusal.code, refusal.text, refusal.field_errors, refusal=refusal)
 
 
 def _timers(outcome: Accepted) -> list[tuple[str, datetime]]:

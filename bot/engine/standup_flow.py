@@ -3,12 +3,17 @@ the last window, and turning blockers into work with an owner."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.definitions.builtin import BLOCKER_HANDOFF
+from bot.definitions.fields import FieldSpec
 from bot.definitions.steps import StandupStep
+from bot.engine import events as ev
+from bot.engine.checks import WAITING, must_be_assignee, step_of, valid_outputs
 from bot.engine.context import render_text
-from bot.engine.effects import Message, StartRun
+from bot.engine.effects import StartRun
+from bot.engine.messages import StandupPrompt, StandupQuestion, StandupSummary, StandupThanks
 from bot.engine.permissions import principals_of, users_of
 from bot.engine.standup import skip_reason, standup_day, window_for
 from bot.engine.state import StepState, StepStatus
@@ -65,19 +70,15 @@ def prompt(
     st = t.state.steps[step.id]
     text = render_text(step.prompt, context or t.context())
     t.emit(
-        Message(
-            "standup_prompt",
-            "dm",
-            step.id,
-            (user,),
-            text,
-            {
-                "title": step.title,
-                "questions": [q.id for q in step.questions],
-                "closes": st.closes.get(user),
-                # Or answer by replying in the DM, one question at a time, starting here:
-                "first_question": step.questions[0].text,
-            },
+        StandupPrompt(
+            step_id=step.id,
+            to=(user,),
+            title=step.title,
+            text=text,
+            questions=tuple(q.id for q in step.questions),
+            closes=st.closes.get(user),
+            # Or answer by replying in the DM, one question at a time, starting here:
+            first_question=step.questions[0].text,
         )
     )
 
@@ -96,19 +97,62 @@ def close(t: Transition, step_id: str) -> None:
     }
     hand_over_blockers(t, step, st)
     missing = [user for user in st.assignees if user not in st.answers]
-    t.thread(
-        "standup_summary",
-        step_id,
-        "",
-        (),
-        answers=st.answers,
-        missing=missing,
-        late=list(st.late),
-        away=list(st.away),
-        questions={q.id: q.text for q in step.questions},
-        blockers=[q.id for q in step.questions if q.blocker],
+    t.emit(
+        StandupSummary(
+            step_id=step_id,
+            answers={user: dict(answers) for user, answers in st.answers.items()},
+            missing=tuple(missing),
+            late=tuple(st.late),
+            away=tuple(st.away),
+            questions={q.id: q.text for q in step.questions},
+            blockers=tuple(q.id for q in step.questions if q.blocker),
+        )
     )
     t.finish(step_id, StepStatus.COMPLETED, outputs=outputs)
+
+
+# --- answers ------------------------------------------------------------------------------------
+def standup_fields(step: StandupStep) -> dict[str, FieldSpec]:
+    return {q.id: FieldSpec(type=q.type, options=q.options, required=q.required, label=q.text) for q in step.questions}
+
+
+def take_answers(t: Transition, step: StandupStep, st: StepState, actor: str, answers: dict[str, Any]) -> None:
+    st.answers[actor] = valid_outputs(standup_fields(step), answers)
+    st.drafts.pop(actor, None)
+    closes = st.closes.get(actor)
+    if closes and t.now > datetime.fromisoformat(closes) and actor not in st.late:
+        st.late.append(actor)  # taken all the same, and marked late in the summary
+    if all(user in st.answers for user in st.assignees):
+        t.close_standup(step.id)
+
+
+def answer(t: Transition, e: ev.StandupAnswer) -> None:
+    """The stand-up's form, submitted: all of one participant's answers at once."""
+    step, st = step_of(t, e.step_id, (StandupStep,), WAITING)
+    must_be_assignee(t, st, e.actor, "stand-up")
+    take_answers(t, step, st, e.actor, e.answers)
+
+
+def reply(t: Transition, e: ev.StandupReply) -> None:
+    """Answering in a DM, one question at a time: each reply answers the next question."""
+    step, st = step_of(t, e.step_id, (StandupStep,), WAITING)
+    must_be_assignee(t, st, e.actor, "stand-up")
+    draft = dict(st.drafts.get(e.actor, {}))
+    pending = [q for q in step.questions if q.id not in draft]
+    question = pending[0]
+    fields = standup_fields(step)
+    reply = e.text.strip()
+    if reply:
+        valid_outputs({question.id: fields[question.id].model_copy(update={"required": True})}, {question.id: reply})
+    draft[question.id] = reply or None
+    if len(pending) > 1:
+        st.drafts[e.actor] = draft
+        following = pending[1]
+        t.emit(StandupQuestion(step_id=step.id, to=(e.actor,), title=step.title, text=following.text,
+                               question=following.id))
+        return
+    take_answers(t, step, st, e.actor, {k: v for k, v in draft.items() if v is not None})
+    t.emit(StandupThanks(step_id=step.id, to=(e.actor,), title=step.title))
 
 
 def hand_over_blockers(t: Transition, step: StandupStep, st: StepState) -> None:

@@ -19,6 +19,8 @@ sends them. Rules:
   marked sent; not found, it is sent. After a timeout the first look waits a few client
   timeouts, as Slack may still apply a call it did not answer. (Slack takes no idempotency
   key, so a call Slack holds even longer and then applies would still show twice.)
+- A row this release cannot read (a message kind it does not know) is marked failed and
+  logged, never sent as something vague.
 - The run's first message (`run_started`) is its header; its `ts` becomes the run's thread, and
   header updates edit it in place (several pending updates of one run are sent as one).
 """
@@ -36,6 +38,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine, func, select, update
 
+from bot.engine.messages import UnknownMessageKind
 from bot.engine.state import RunState
 from bot.engine.versions import WorkflowVersions
 from bot.observability.context import log_context
@@ -200,6 +203,9 @@ class Messenger:
         except SlackApiError as exc:
             self._failed(row, exc)
             return False
+        except UnknownMessageKind as exc:  # before Slack was called: nothing was sent
+            self._unreadable(row, exc)
+            return False
         except Exception as exc:  # noqa: BLE001 - no answer (network, timeout): Slack may have it
             self._retry_later(row, f"{type(exc).__name__}: {exc}", unanswered=True)
             return False
@@ -315,6 +321,15 @@ class Messenger:
         with log_context(run_id=row["run_id"]):
             log.warning("Slack refused outbox message %s (%s to %s): %s; not sent", row["id"],
                         row["payload"].get("kind") or row["kind"], row["channel"], error)
+
+    def _unreadable(self, row: Any, exc: UnknownMessageKind) -> None:
+        """A row of a kind this release does not know (written by a newer one, or damaged):
+        shown as something vague it would mislead, and another try cannot read it either."""
+        with self.engine.begin() as conn:
+            conn.execute(update(OUTBOX).where(OUTBOX.c.id == row["id"]).values(status="failed", error=str(exc)[:500]))
+        with log_context(run_id=row["run_id"]):
+            log.error("outbox message %s (%s to %s) cannot be read: %s; not sent", row["id"], row["kind"],
+                      row["channel"], exc)
 
     def _retry_later(self, row: Any, error: str, *, unanswered: bool = False) -> None:
         """Try again after a backoff. A post may have reached Slack all the same: it is

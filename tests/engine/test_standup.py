@@ -98,7 +98,7 @@ def test_reminders_are_tiered_and_stop_after_an_answer_and_late_answers_are_mark
                       datetime(2026, 3, 2, 15, 0, tzinfo=UTC), ZONES)
     assert closing.state.steps["standup"].late == ["U02BER"]
     summary = messages(closing, "standup_summary")[0]  # everyone answered: the summary comes at once
-    assert summary.data["late"] == ["U02BER"] and summary.data["missing"] == []
+    assert summary.late == ("U02BER",) and summary.missing == ()
 
 
 def test_the_summary_waits_for_the_last_time_zone():
@@ -118,13 +118,13 @@ def test_someone_away_is_neither_asked_nor_reminded_and_shown_as_away():
     assert not any(t.data.get("user") == "U02BER" for t in outcome.state.timers.values())
     done = advance(WORKFLOW, outcome.state, ev.StandupAnswer("standup", "U01NY", {"done": "x"}),
                    datetime(2026, 3, 2, 14, 30, tzinfo=UTC), directory)
-    assert messages(done, "standup_summary")[0].data["away"] == ["U02BER"]
+    assert messages(done, "standup_summary")[0].away == ("U02BER",)
 
 
 def test_answering_by_dm_one_question_at_a_time():
     outcome = begin(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))  # both windows are open: asked at once
     prompt = messages(outcome, "standup_prompt")[0]
-    assert prompt.data["first_question"] == "What did you finish?"
+    assert prompt.first_question == "What did you finish?"
     at = datetime(2026, 3, 2, 15, 5, tzinfo=UTC)
     first = advance(WORKFLOW, outcome.state, ev.StandupReply("standup", "U01NY", "Shipped the API"), at, ZONES)
     assert [m.text for m in messages(first, "standup_question")] == ["Anything blocking you?"]

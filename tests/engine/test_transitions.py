@@ -66,7 +66,7 @@ def test_start_applies_defaults_activates_the_first_step_and_announces_the_run()
     assert statuses(state) == {"first": W} and state.status.value == "waiting"
     assert state.steps["first"].attempt == 1 and state.steps["first"].assignees == [BOB]
     started = message(outcome.effects, "run_started")
-    assert started.to == (BOB,) and started.data["workflow"] == "Start here"
+    assert started.to == (BOB,) and started.workflow == "Start here"
     assert has_header_update(outcome.effects)
     ask = message(outcome.effects, "ask")
     assert ask.to == (BOB,) and ask.text == "Write Launch x3"
@@ -201,7 +201,7 @@ steps:
 def test_decide_gate_is_chosen_by_its_person(choice):
     run = Run(DECIDE)
     request = message(run.effects, "decision_request")
-    assert request.to == (BOB,) and request.data["options"] == ["Standard", "Custom"]
+    assert request.to == (BOB,) and request.options == ("Standard", "Custom")
     run.play([
         (ev.Decide("path", ALICE, "Custom"), refused("not_allowed", path=W)),
         (ev.Decide("path", BOB, "Premium"), refused("invalid_choice", path=W)),

@@ -44,7 +44,7 @@ def test_reminder_then_deadline_then_answer_clears_the_rest(escalation, told):
     run.play([(Fire("reminder", "draft"), ok(draft=W, says="reminder"))])
     assert run.now == NOW + timedelta(days=1)
     reminder = message(run.effects, "reminder")
-    assert reminder.to == (ALICE,) and reminder.data["number"] == 1
+    assert reminder.to == (ALICE,) and reminder.number == 1
     deadline = run.timer("deadline", "draft")
     run.play([(Fire("deadline", "draft"), ok(draft=W, run="waiting", says="overdue"))])
     assert message(run.effects, "overdue").to == (told,)

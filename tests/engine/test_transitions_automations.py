@@ -82,7 +82,7 @@ def test_invalid_outputs_escalate_without_retrying():
     assert not timers_set(run.effects, "retry") and not automations(run.effects)
     escalation = message(run.effects, "escalation")
     assert escalation.destination == "escalation" and escalation.to == (BOB,)
-    assert "slug" in escalation.data["error"] and escalation.data["fields"] == ["slug"] and escalation.data["tries"] == 1
+    assert "slug" in escalation.error and escalation.fields == ("slug",) and escalation.tries == 1
 
 
 def _delays(run: Run) -> list[timedelta]:
@@ -142,8 +142,8 @@ def test_exhausted_tries_escalate_skip_or_fail(on_failure, seo, after, status):
     if seo == "escalated":
         escalation = message(run.effects, "escalation")
         assert escalation.to == (CAROL,)  # no escalate_to: whoever may take over
-        assert escalation.data["error"] == "still 503" and escalation.data["output_tail"] == "trace"
-        assert escalation.data["tries"] == 3
+        assert escalation.error == "still 503" and escalation.output_tail == "trace"
+        assert escalation.tries == 3
     if seo == "failed":
         assert "still 503" in run.state.reason
 
@@ -308,7 +308,7 @@ steps:
   - {id: then, ask: starter}
 """, inputs={"campaign": "Spring"})
     post = message(run.effects, "post")
-    assert (post.destination, post.data["channel"], post.text) == ("channel", "#social", "*Spring* is approved")
+    assert (post.destination, post.channel, post.text) == ("channel", "#social", "*Spring* is approved")
     assert run.state.steps["tell"].status.value == "completed" and run.state.steps["then"].status.value == W
     assert not automations(run.effects) and not run.state.timers
 

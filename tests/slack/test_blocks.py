@@ -18,6 +18,7 @@ from bot.definitions.steps import ApprovalStep, AutomationStep, StandupStep, Tas
 from bot.engine import events as ev
 from bot.engine.effects import Message
 from bot.engine.handoff import check_outputs
+from bot.engine.messages import UnknownMessageKind
 from bot.engine.permissions import StaticDirectory
 from bot.engine.queries import AttentionItem, RunSummary, WaitingItem
 from bot.slack.blocks import (
@@ -126,8 +127,8 @@ def shown_mrkdwn(view: dict[str, Any]) -> str:
 # --- realistic payloads: runs of the example workflows through the engine ------------------------
 def payloads_of(run: Run) -> list[dict[str, Any]]:
     """Messages among the last effects, as `write_effects` puts them in the outbox."""
-    return [{"kind": e.kind, "run_id": run.state.run_id, "workflow_id": run.workflow.id, "step_id": e.step_id,
-             "to": list(e.to), "text": e.text, "data": e.data} for e in run.effects if isinstance(e, Message)]
+    return [{**e.to_payload(), "run_id": run.state.run_id, "workflow_id": run.workflow.id}
+            for e in run.effects if isinstance(e, Message)]
 
 
 def _accepted(run: Run, event: Any, found: list[dict[str, Any]]) -> None:
@@ -141,6 +142,7 @@ def _blog(found: list[dict[str, Any]]) -> Run:
               inputs={"title": INJECTION, "writer": "U02WRITER"})
     found.extend(payloads_of(run))
     _accepted(run, ev.Answer("brief", "U01EDITOR", {"angle": INJECTION, "keywords": ["workflow"]}), found)
+    _accepted(run, ev.AskForHelp("draft", "U02WRITER"), found)
     _accepted(run, Fire("reminder", "draft"), found)
     _accepted(run, Fire("deadline", "draft"), found)
     _accepted(run, ev.Answer("draft", "U02WRITER", {"doc_url": "https://docs.example.com/1", "word_count": 1500}), found)
@@ -200,11 +202,11 @@ def payloads() -> dict[str, list[dict[str, Any]]]:
     found: list[dict[str, Any]] = []
     for scenario in (_blog, _onboarding, _small, _standup):
         scenario(found)
-    # Written by the service (not the engine) when someone presses "Need help".
     # Written when a participant answers the stand-up by DM, one question at a time.
     for kind, text in (("standup_question", "Anything blocking you? <!channel>"), ("standup_thanks", "")):
         found.append({"kind": kind, "run_id": "run-standup", "workflow_id": "daily-standup", "step_id": "standup",
                       "to": ["UANN"], "text": text, "data": {"title": "Stand-up"}})
+    # As the previous release wrote it (the service, by hand), with a title to escape.
     found.append({"kind": "help_requested", "run_id": "run-blog", "workflow_id": "blog-article", "step_id": "draft",
                   "to": ["U01EDITOR"], "text": "", "data": {"title": "Draft <!channel>", "actor": "U02WRITER"}})
     by_kind: dict[str, list[dict[str, Any]]] = {}
@@ -311,10 +313,14 @@ def test_the_run_started_message_becomes_the_header_when_the_run_is_known():
     assert header["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": "Two approvals and a post"}}
 
 
-def test_an_unknown_kind_and_a_bare_header_still_render():
-    check_message(render_message({"kind": "something_new", "run_id": "r", "workflow_id": "w", "text": "<!channel>"}))
+def test_a_bare_header_renders_and_an_unknown_kind_is_an_error():
     check_message(render_message({"kind": "header", "run_id": "r", "workflow_id": "w"}))
-    check_message(render_message({}))
+    for unknown in ({"kind": "something_new", "run_id": "r", "workflow_id": "w", "text": "<!channel>"}, {},
+                    {"kind": ["ask"]}):
+        with pytest.raises(UnknownMessageKind):
+            render_message(unknown)
+        with pytest.raises(UnknownMessageKind):
+            render_outbox(unknown)
 
 
 # --- text -------------------------------------------------------------------------------------------

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.engine.messages import HEADER, RunStarted
 from bot.slack.blocks.header import header_info, render_header
 from bot.slack.blocks.messages import render_message
 
-HEADER_KINDS = ("header", "run_started")  # the run's first message is its header
+HEADER_KINDS = (HEADER, RunStarted.kind)  # the run's first message is its header
 
 
 def render_outbox(payload: dict[str, Any], context: dict[str, Any] | None = None) -> dict[str, Any]:
     """`{"text", "blocks"}` for an outbox payload. `context` may carry the run's `workflow`
     (a `Workflow`) and `state` (a `RunState`): with both, the header (and the run's first
-    message, which becomes the header) shows the run's status, phase and progress."""
+    message, which becomes the header) shows the run's status, phase and progress. Raises
+    `UnknownMessageKind` for a payload this release cannot read."""
     context = context or {}
     workflow = context.get("workflow")
     state = context.get("state")

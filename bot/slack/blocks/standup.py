@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.engine.messages import StandupPrompt, StandupQuestion, StandupSummary, StandupThanks
 from bot.slack.blocks import actions as a
 from bot.slack.blocks import kit
 from bot.slack.blocks import text as t
@@ -13,28 +14,27 @@ from bot.slack.blocks.payloads import Payload
 ANSWER_CHARS = 600  # of one answer in the summary; the whole answer stays in the run's outputs
 
 
-def standup_prompt(p: Payload) -> tuple[str, list[Block]]:
+def standup_prompt(p: Payload, m: StandupPrompt) -> tuple[str, list[Block]]:
     """A participant's DM: the prompt, and Answer to open the questions."""
-    questions = p.data.get("questions") or []
     blocks = [kit.section(f":wave: {p.who + ', t' if p.who else 'T'}ime for the stand-up of *{t.escape(p.workflow)}*.")]
-    if p.text.strip():
-        blocks += kit.sections(t.escape(p.text), max_blocks=3)
-    count = len(questions)
+    if m.text.strip():
+        blocks += kit.sections(t.escape(m.text), max_blocks=3)
+    count = len(m.questions)
     blocks.append(kit.context(f"{count} question{'s' if count != 1 else ''} · run `{t.escape(p.run_id)}`"))
     blocks.append(kit.actions(kit.button("Answer", a.STANDUP_ANSWER, p.value(), style="primary")))
-    first = p.data.get("first_question")
+    first = m.first_question
     if first:
         blocks.append(kit.section(f"Or reply here, one answer per message. First: *{t.escape(first)}*"))
     return f"Time for the stand-up of {t.escape(p.workflow)}", blocks
 
 
-def standup_question(p: Payload) -> tuple[str, list[Block]]:
+def standup_question(p: Payload, m: StandupQuestion) -> tuple[str, list[Block]]:
     """The next question of a stand-up answered by DM."""
-    text = f"{p.who + ': n' if p.who else 'N'}ext: *{t.escape(p.text)}*"
+    text = f"{p.who + ': n' if p.who else 'N'}ext: *{t.escape(m.text)}*"
     return text, [kit.section(text)]
 
 
-def standup_thanks(p: Payload) -> tuple[str, list[Block]]:
+def standup_thanks(p: Payload, m: StandupThanks) -> tuple[str, list[Block]]:
     text = f":white_check_mark: Thanks{', ' + p.who if p.who else ''}: your stand-up answers are in. Use *Answer* above to change them."
     return text, [kit.section(text)]
 
@@ -65,14 +65,14 @@ def _person(user: str, answers: dict[str, Any], questions: dict[str, str], block
     return kit.section("\n".join(lines))
 
 
-def standup_summary(p: Payload) -> tuple[str, list[Block]]:
+def standup_summary(p: Payload, m: StandupSummary) -> tuple[str, list[Block]]:
     """Answers grouped by person, blockers first and marked, and who did not answer."""
-    answers: dict[str, dict[str, Any]] = {u: v for u, v in (p.data.get("answers") or {}).items() if isinstance(v, dict)}
-    questions: dict[str, str] = {str(k): str(v) for k, v in (p.data.get("questions") or {}).items()}
+    answers = m.answers
+    questions = dict(m.questions)
     for per_person in answers.values():  # answers to questions the payload does not name
         questions.update({qid: qid for qid in per_person if qid not in questions})
-    blockers = {str(q) for q in p.data.get("blockers") or []}
-    missing = [str(u) for u in p.data.get("missing") or []]
+    blockers = set(m.blockers)
+    missing = list(m.missing)
 
     blocked = [(user, qid, ans[qid]) for user, ans in answers.items() for qid in questions
                if qid in blockers and is_blocker(ans.get(qid))]
@@ -86,6 +86,11 @@ def standup_summary(p: Payload) -> tuple[str, list[Block]]:
     tail: list[Block] = []
     if missing:
         tail.append(kit.context("No answer from " + t.mentions(missing)))
+    # The engine neither asked nor reminded who is away, and took late answers all the same.
+    if m.away:
+        tail.append(kit.context("Away today: " + t.mentions(m.away)))
+    if m.late:
+        tail.append(kit.context("Answered after their window closed: " + t.mentions(m.late)))
     if not answers:
         head.append(kit.section("_Nobody answered._"))
     people = [[_person(user, ans, questions, blockers)] for user, ans in answers.items()]
