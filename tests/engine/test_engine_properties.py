@@ -321,6 +321,14 @@ class RunMachine(RuleBasedStateMachine):
             to = data.draw(st.sampled_from([*self.pool, "nobody", "S01GROUP", ""]), label="assignee")
             self.fire(ev.Reassign(sid, self.pick_actor(data, sid), to))
 
+    @rule(data=st.data())
+    def ask_for_help(self, data) -> None:
+        """Help asked on any step, by anyone: accepted or refused, the run does not move."""
+        before = self.state
+        sid = self.pick_step(data, (TaskStep, ApprovalStep, GateStep, AutomationStep, StandupStep), tuple(S))
+        self.fire(ev.AskForHelp(sid, self.pick_actor(data, sid)))
+        assert {**self.state.to_json(), "seq": before.seq} == before.to_json(), "asking for help moved the run"
+
     @rule(data=st.data(), abort=st.booleans())
     def stop(self, data, abort: bool) -> None:
         allowed = [u for u in self.pool if may(self.workflow, self.state, u, "cancel", self.directory)]

@@ -13,12 +13,12 @@ from sqlalchemy import insert
 
 from bot.engine import events as ev
 from bot.engine.messages import MESSAGE_CLASSES, Message
+from bot.settings import Settings
 from bot.slack.blocks.messages import KINDS, render
 from bot.slack.blocks.outbox import render_outbox
 from bot.slack.blocks.payloads import Payload
 from bot.slack.client import make_client
 from bot.slack.messenger import OUTBOX, Messenger
-from bot.settings import Settings
 from tests.engine.test_messages import PREVIOUS_RELEASE, SAMPLES
 from tests.fakeslack import FakeSlack
 from tests.harness import Harness
