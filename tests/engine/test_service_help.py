@@ -1,4 +1,4 @@
-""""Need help" through the durable service: one outbox note and one audit row, claimed once by
+"""The "Need help" button through the durable service: one outbox note and one audit row, claimed once by
 its key like any event, refused (and audited) for a step that is not in progress."""
 
 from __future__ import annotations
