@@ -27,7 +27,6 @@ from bot.scheduling.process import lead
 from bot.settings import Settings
 from bot.slack.app import build_app, usecases_of
 from bot.slack.client import make_client
-from bot.slack.directory import SlackDirectory
 from bot.slack.socket_mode import open_socket
 from bot.slack.web import wsgi_app
 from bot.webhooks import webhook_app
@@ -55,7 +54,7 @@ def run_serve(settings: Settings, *, port: int, threads: int = 8, with_clock: bo
     if bot is not None:
         log.info("connected to Slack as @%s (%s) in %s", bot["user"], bot["user_id"], bot["team"])
 
-    runtime = build_runtime(settings, directory=SlackDirectory(client))
+    runtime = build_runtime(settings)
     stop = threading.Event()
     lost = threading.Event()
     leader = None

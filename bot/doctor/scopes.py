@@ -67,13 +67,14 @@ SCOPES: dict[str, Scope] = {
     "im:write": Scope("to send stand-up questions by DM", _standups),
     # message.im events: stand-up answers written as plain DM replies (bot/slack/events).
     "im:history": Scope("to read stand-up answers written as DM replies", _standups),
-    # users.info: each participant's time zone (bot/slack/directory.py); the doctor's user check.
+    # users.list / users.info: the people refresher keeps everyone's time zone in the tables the
+    # engine reads (bot/slack/people.py); the doctor's user check.
     "users:read": Scope("to read people's time zones for stand-ups (and to check user IDs)", _people),
-    # usergroups.users.list: who is in a group a role names, for permissions and stand-ups
-    # (bot/slack/directory.py); usergroups.list for the doctor's group check.
+    # usergroups.list / usergroups.users.list: who is in a group a role names, for permissions
+    # and stand-ups, refreshed into the tables (bot/slack/people.py); the doctor's group check.
     "usergroups:read": Scope("to read the members of the user groups roles name", _groups),
     # conversations.list/info: only `conductor doctor` calls them, to find the channels the
-    # workflows name and whether the bot is in them. The manifest does not ask for it yet.
+    # workflows name and whether the bot is in them.
     "channels:read": Scope("by conductor doctor to find the channels workflows name", _channels),
     # conversations.list of private channels: used by the doctor when granted, never required
     # (a private channel it cannot see is reported as not found, with the invitation as fix).

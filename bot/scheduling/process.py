@@ -59,13 +59,7 @@ def run_clock(settings: Settings, *, workers: int = 8, stop: threading.Event | N
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-    directory = None
-    if settings.slack_bot_token is not None:
-        from bot.slack.client import make_client
-        from bot.slack.directory import SlackDirectory
-
-        directory = SlackDirectory(make_client(settings))
-    runtime = build_runtime(settings, directory=directory)
+    runtime = build_runtime(settings)  # people come from tables the refresher keeps (`people_refresh`)
     metrics = serve_metrics(settings.metrics_port, runtime.engine) if settings.metrics_port else None
     if metrics is not None:
         log.info("serving metrics on port %s (GET /metrics)", settings.metrics_port)

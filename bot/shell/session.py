@@ -14,7 +14,6 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from bot.localslack.requests import SlackRequests
 from bot.runtime import build_runtime
@@ -27,8 +26,8 @@ from bot.shell.workspace import ShellWorkspace
 from bot.slack.app import build_app
 from bot.slack.blocks.outbox import render_outbox
 from bot.slack.client import make_client
-from bot.slack.directory import SlackDirectory
 from bot.slack.messenger import Messenger
+from bot.slack.people import refresh_people
 from bot.slack.web import LocalServer, wsgi_app
 from bot.store.migrate import upgrade
 
@@ -79,13 +78,14 @@ class Session:
             slack_signing_secret=secret, slack_api_url=self.workspace.url, escalation_channel=None,
             log_format="text",
         )
-        client = make_client(self.settings)
-        self.runtime = build_runtime(self.settings, directory=SlackDirectory(client, ttl_seconds=0), clock=self.clock)
+        client = self.client = make_client(self.settings)
+        self.runtime = build_runtime(self.settings, clock=self.clock)
         self.cast = Cast.from_workflows([self.runtime.versions.current(w).workflow
                                          for w in self.runtime.versions.workflow_ids()])
         self.settings.admins = ",".join(self.cast.people)  # whoever rehearses may reload
         self.workspace.users.update(self.cast.slack_users())
         self.workspace.groups.update({g: list(m) for g, m in self.cast.groups.items()})
+        refresh_people(client, self.runtime.engine, self.clock())  # the cast, into the tables the engine reads
         self.executor = TrackedExecutor()
         app = build_app(self.runtime, client, listener_executor=self.executor)
         self._server = LocalServer(wsgi_app(app), threads=4)
@@ -124,5 +124,5 @@ class Session:
     def __enter__(self) -> Session:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()

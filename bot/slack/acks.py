@@ -21,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from slack_bolt import Ack, BoltContext
+from slack_bolt import Ack, BoltContext, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -99,15 +100,19 @@ def acknowledge(ack: Ack) -> None:
 Decide = Callable[[Request, UseCases], Later]
 
 
-def provide(doors: UseCases) -> Callable[..., None]:
+class provide(Middleware):
     """A Bolt middleware that hands every listener the use cases (in its context), so
-    listeners are plain module-level functions that depend on the use cases and nothing more."""
+    listeners are plain module-level functions that depend on the use cases and nothing more.
+    Class-based, as the payload guards are: Bolt's function middleware would first convert
+    the body for every listener argument, which fails on the malformed shapes the guards
+    exist to refuse."""
 
-    def middleware(context: BoltContext, next: Callable[[], None]) -> None:
-        context[DOORS] = doors
-        next()
+    def __init__(self, doors: UseCases):
+        self.doors = doors
 
-    return middleware
+    def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:
+        req.context[DOORS] = self.doors
+        return next()
 
 
 def decide_now(what: str, read: Callable[[dict[str, Any]], Request | None],

@@ -12,6 +12,7 @@ from bot.runtime import Runtime
 from bot.settings import admin_ids
 from bot.slack import actions, commands, events, views
 from bot.slack.acks import provide
+from bot.slack.events import people
 from bot.usecases import UseCases
 
 
@@ -48,6 +49,7 @@ def build_app(runtime: Runtime, client: WebClient, *, listener_executor: Executo
     app.use(provide(usecases_of(runtime)))
     for listeners in (commands, actions, views, events):
         listeners.register(app)
+    people.register(app, runtime)  # Slack's news of people refreshes the tables the engine reads
     return app
 
 
