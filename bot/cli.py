@@ -153,7 +153,7 @@ def serve(port: int | None, threads: int, no_clock: bool, socket_mode: bool) -> 
     With the clock (the default) this process also fires timers, runs automations and
     delivers messages when it leads; with --no-clock it only answers Slack.
     """
-    from bot.serve import run_serve
+    from bot.processes.serve import run_serve
 
     settings = get_settings()
     sys.exit(started(lambda: run_serve(settings, port=port or settings.port, threads=threads,
@@ -169,7 +169,7 @@ def clock(workers: int) -> None:
     within seconds when the leader stops. On SQLite run one clock process.
     """
     from bot.preflight import check_bot_token, ensure_schema, load_workflows
-    from bot.scheduling.process import run_clock
+    from bot.processes.clock import run_clock
     from bot.slack.client import make_client
 
     settings = get_settings()

@@ -19,8 +19,8 @@ from sqlalchemy.pool import NullPool
 
 from bot.doctor import text
 from bot.doctor.check import Check
-from bot.scheduling.leader import advisory_lock_key
 from bot.store.db import normalize_url
+from bot.store.locks import advisory_lock_key, clock_lock_file
 from bot.store.migrate import MIGRATIONS_DIR, head
 
 CONNECT_TIMEOUT_SECONDS = 5
@@ -84,7 +84,7 @@ def postgres_clock(connection: Connection) -> Check:
 def sqlite_clock(database: str | None) -> Check:
     if not database or database == ":memory:":
         return text.clock_in_memory()
-    path = f"{os.path.abspath(database)}.clock.lock"  # as bot.scheduling.leader names it
+    path = clock_lock_file(database)
     if not os.path.exists(path):
         return text.clock_missing()
     with open(path, "rb") as handle:

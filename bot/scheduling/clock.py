@@ -90,7 +90,7 @@ class Clock:
         # hands out new work (a job added while APScheduler shuts down waits for its lock).
         self.closing = threading.Event()
         # No deliverer: the messenger delivers the outbox on a thread of its own, at Slack's
-        # pace (see `Ticker` and `bot.scheduling.process.start_messenger`).
+        # pace (see `Ticker` and `bot.processes.clock.start_messenger`).
         self.ticker = Ticker(service, run=self.worker.submit, closing=self.closing.is_set, fired=self._fired)
         service.subscribe(self.observe)
 

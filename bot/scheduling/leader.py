@@ -9,27 +9,13 @@ exclusive lock on a file beside the database plays the same part.
 from __future__ import annotations
 
 import fcntl
-import hashlib
-import os
 from typing import Any
 
 from sqlalchemy import Connection, text
 from sqlalchemy.pool import NullPool
 
 from bot.store.db import make_engine, normalize_url
-
-# Any constant both processes agree on: the lock's name, as a 64-bit number.
-ADVISORY_LOCK_KEY = 0x436F6E6475637472  # "Conductr"
-
-
-def advisory_lock_key(schema: str | None) -> int:
-    """The lock's number for the schema Conductor's tables live in. Advisory locks belong to
-    the whole database, so two installations in two schemas of one database (or two test
-    sessions) would otherwise share one clock; `public` keeps the historical number."""
-    if schema in (None, "public"):
-        return ADVISORY_LOCK_KEY
-    digest = hashlib.sha256(f"conductor-clock:{schema}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+from bot.store.locks import ADVISORY_LOCK_KEY, advisory_lock_key, clock_lock_file
 
 
 class Leadership:
@@ -67,7 +53,7 @@ class Leadership:
         if not database or database == ":memory:":
             self._file = True  # a private in-memory database has one process by definition
             return True
-        handle = open(f"{os.path.abspath(database)}.clock.lock", "a+")  # noqa: SIM115 - held while leading
+        handle = open(clock_lock_file(database), "a+")  # noqa: SIM115 - held while leading
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

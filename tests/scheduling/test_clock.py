@@ -204,14 +204,14 @@ def test_a_standby_clock_process_takes_over(migrated_db_url, tmp_path, monkeypat
     import logging
 
     caplog.set_level(logging.INFO, logger="conductor.clock")
-    from bot.scheduling.process import run_clock
+    from bot.processes.clock import run_clock
     from bot.settings import Settings
 
     folder = tmp_path / "wf"
     folder.mkdir()
     (folder / "ops.yaml").write_text(WORKFLOW)
     settings = Settings(database_url=migrated_db_url, workflows_dir=str(folder))
-    monkeypatch.setattr("bot.scheduling.process.STANDBY_POLL_SECONDS", 0.2)
+    monkeypatch.setattr("bot.processes.clock.STANDBY_POLL_SECONDS", 0.2)
     stop_a, stop_b = threading.Event(), threading.Event()
     a = threading.Thread(target=run_clock, args=(settings,), kwargs={"stop": stop_a})
     b = threading.Thread(target=run_clock, args=(settings,), kwargs={"stop": stop_b})

@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.runtime import build_runtime
-from bot.scheduling import process
+from bot.processes import clock as process
 from bot.scheduling.clock import STOP_GRACE_SECONDS, Clock
 from bot.settings import Settings
 from tests import polling

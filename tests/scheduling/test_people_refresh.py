@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.runtime import build_runtime
-from bot.scheduling import people_refresh
+from bot.processes import people_refresh
 from bot.settings import Settings
 from tests.fakeslack import FakeSlack
 from tests.polling import wait_for

@@ -1,7 +1,7 @@
 """Slack's news about people: someone joined or changed (their time zone, say), a user group's
 members or handle changed. Each is answered at once and the person or group is read again
 afterwards (a lazy function): the tables the engine reads are kept current between the
-clock's full refreshes (`bot.scheduling.people_refresh`).
+clock's full refreshes (`bot.processes.people_refresh`).
 
 The event's own copy of the user or group is not written: events may arrive out of order, so
 the current state is asked of Slack (`users.info`, `usergroups.users.list`)."""

@@ -17,7 +17,7 @@ from bot.observability.metrics import serve_metrics
 from bot.runtime import Runtime, build_runtime
 from bot.scheduling.clock import STOP_GRACE_SECONDS, Clock
 from bot.scheduling.leader import Leadership
-from bot.scheduling.people_refresh import start_people_refresh
+from bot.processes.people_refresh import start_people_refresh
 from bot.settings import Settings
 
 log = logging.getLogger("conductor.clock")
