@@ -1,7 +1,9 @@
 """What people may look at: the workflows they can start, active runs, the board, what waits
 on them, one run's steps, the App Home, and what a click or a form is about.
 
-Reads go through this door like changes do, so who may see what is decided in one place."""
+Reads go through this door like changes do, so who may see what is decided in one place:
+people see the runs they take part in (`bot.engine.visibility`), admins see everything, and
+everyone else is told how many other runs there are, nothing more."""
 
 from __future__ import annotations
 
@@ -20,7 +22,9 @@ from bot.engine.queries import (
     summarize,
     waiting_on,
 )
+from bot.engine.permissions import prepare_directory
 from bot.engine.state import RunState
+from bot.engine.visibility import may_handle_escalations, may_see
 from bot.store.models import Run
 from bot.usecases.base import Base
 from bot.usecases.results import Refused
@@ -47,10 +51,26 @@ class RunStatus:
 
 
 @dataclass(frozen=True)
+class VisibleRuns:
+    """The active runs a person may see, and how many others there are (a count, nothing
+    more: their inputs and who started them are not the person's to see)."""
+
+    runs: list[RunSummary]
+    hidden: int = 0
+
+
+@dataclass(frozen=True)
+class Board:
+    columns: dict[str, dict[str, list[RunSummary]]]  # workflow -> phase -> runs
+    hidden: int = 0
+
+
+@dataclass(frozen=True)
 class Home:
     waiting: list[WaitingItem]
     board: dict[str, dict[str, list[RunSummary]]]
     attention: list[AttentionItem]
+    hidden: int = 0
 
 
 def plain_id(value: Any) -> str | None:
@@ -69,32 +89,73 @@ class ReadCases(Base):
                 items.append((workflow_id, workflow.title, list(workflow.inputs)))
         return items
 
-    def active_runs(self, actor: str) -> list[RunSummary]:
+    def active_runs(self, actor: str) -> VisibleRuns:
         with self.sessions() as session:
-            return [summarize(session, self.versions, run) for run in _active(session)]
+            runs, hidden = self._visible(session, actor)
+            return VisibleRuns([summarize(session, self.versions, run) for run in runs], hidden)
 
-    def board(self, actor: str, workflow_id: str | None = None) -> dict[str, dict[str, list[RunSummary]]]:
+    def board(self, actor: str, workflow_id: str | None = None) -> Board:
+        """Active runs by workflow and phase (phases in the workflow's order; none: "")."""
+        columns: dict[str, dict[str, list[RunSummary]]] = {}
         with self.sessions() as session:
-            return board(session, self.versions, workflow_id)
+            runs, hidden = self._visible(session, actor, workflow_id)
+            for run in runs:
+                workflow = self.versions.by_row(session, run.workflow_version_id).workflow
+                phases = columns.setdefault(run.workflow_id, {phase: [] for phase in workflow.phases} or {"": []})
+                phases.setdefault(run.phase or "", []).append(summarize(session, self.versions, run))
+        return Board(columns, hidden)
 
     def mine(self, actor: str) -> list[WaitingItem]:
+        self._prepare()
         with self.sessions() as session:
             return waiting_on(session, self.versions, self.service.directory, actor)
 
     def run_status(self, actor: str, run_id: str) -> RunStatus | Refused:
+        """One run's steps; a run the person may not see is answered as one that does not
+        exist, so run ids cannot be probed."""
+        self._prepare()
         with self.sessions() as session:
             run = session.get(Run, plain_id(run_id) or "")
-            if run is None:
-                return Refused(f"there is no run `{run_id}`", "unknown_run")
-            workflow = self.versions.by_row(session, run.workflow_version_id).workflow
-            state = RunState.from_json(run.state)
+            workflow = self.versions.by_row(session, run.workflow_version_id).workflow if run is not None else None
+            state = RunState.from_json(run.state) if run is not None else None
+            if run is None or workflow is None or state is None or not self._may_see(workflow, state, actor):
+                return Refused(f"there is no run `{run_id}` that you take part in", "unknown_run")
             steps = tuple((workflow.step(s).title, st.status.value) for s, st in state.steps.items())
             return RunStatus(summarize(session, self.versions, run), steps)
 
     def home(self, actor: str) -> Home:
+        board = self.board(actor)
         with self.sessions() as session:
-            return Home(waiting_on(session, self.versions, self.service.directory, actor),
-                        board(session, self.versions), needing_attention(session, self.versions))
+            waiting = waiting_on(session, self.versions, self.service.directory, actor)
+            attention = [item for item in needing_attention(session, self.versions)
+                         if self._may_handle(session, item.run_id, actor)]
+        return Home(waiting, board.columns, attention, board.hidden)
+
+    # --- who may see what (`bot.engine.visibility`) -------------------------------------------
+    def _prepare(self) -> None:
+        prepare_directory(self.service.directory)  # reads outside a transition see fresh people too
+
+    def _may_see(self, workflow: Workflow, state: RunState, actor: str) -> bool:
+        return actor in self._admins() or may_see(workflow, state, actor, self.service.directory)
+
+    def _visible(self, session: Any, actor: str, workflow_id: str | None = None) -> tuple[list[Run], int]:
+        self._prepare()
+        shown: list[Run] = []
+        for run in _active(session, workflow_id):
+            workflow = self.versions.by_row(session, run.workflow_version_id).workflow
+            if self._may_see(workflow, RunState.from_json(run.state), actor):
+                shown.append(run)
+        return shown, len(_active(session, workflow_id)) - len(shown)
+
+    def _may_handle(self, session: Any, run_id: str, actor: str) -> bool:
+        """Whether an escalation's error (or a failed run's reason) may be shown to `actor`."""
+        if actor in self._admins():
+            return True
+        run = session.get(Run, run_id)
+        if run is None:
+            return False
+        workflow = self.versions.by_row(session, run.workflow_version_id).workflow
+        return may_handle_escalations(workflow, RunState.from_json(run.state), actor, self.service.directory)
 
     def step(self, run_id: Any, step_id: Any) -> StepContext | None:
         """What a click or a form names: its run and step (None: no such run)."""
@@ -111,6 +172,8 @@ class ReadCases(Base):
         return StepContext(run.id, workflow, state, step, run.channel, run.thread_ts)
 
 
-def _active(session: Any) -> list[Run]:
-    return list(session.execute(select(Run).where(Run.status.in_(("running", "waiting")))
-                                .order_by(Run.created_at)).scalars())
+def _active(session: Any, workflow_id: str | None = None) -> list[Run]:
+    query = select(Run).where(Run.status.in_(("running", "waiting"))).order_by(Run.created_at)
+    if workflow_id is not None:
+        query = query.where(Run.workflow_id == workflow_id)
+    return list(session.execute(query).scalars())

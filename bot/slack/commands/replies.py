@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import assert_never
 
 from bot.engine.queries import RunSummary, WaitingItem
-from bot.usecases.reads import RunStatus
+from bot.usecases.reads import Board, RunStatus, VisibleRuns
 from bot.usecases.results import (
     Accepted,
     AwayDays,
@@ -58,20 +58,29 @@ def run_line(run: RunSummary) -> str:
     return f"• `{run.run_id}` {escape(run.title)}{phase}: {run.status}{waiting}"
 
 
-def run_list(runs: list[RunSummary]) -> str:
-    return "*Active runs*\n" + "\n".join(run_line(r) for r in runs) if runs else "No active runs."
+def others(hidden: int) -> str:
+    """The runs a person takes no part in: a count, nothing more."""
+    if not hidden:
+        return ""
+    return f"\n_{hidden} other active run{'s' if hidden != 1 else ''} you take no part in._"
 
 
-def board(columns: dict[str, dict[str, list[RunSummary]]]) -> str:
-    if not columns:
-        return "No active runs."
+def run_list(found: VisibleRuns) -> str:
+    if not found.runs:
+        return ("No active runs." if not found.hidden else "No active runs that you take part in.") + others(found.hidden)
+    return "*Active runs*\n" + "\n".join(run_line(r) for r in found.runs) + others(found.hidden)
+
+
+def board(found: Board) -> str:
+    if not found.columns:
+        return ("No active runs." if not found.hidden else "No active runs that you take part in.") + others(found.hidden)
     lines: list[str] = []
-    for workflow_id, phases in columns.items():
+    for workflow_id, phases in found.columns.items():
         lines.append(f"*{escape(workflow_id)}*")
         for phase, runs in phases.items():
             names = ", ".join(f"`{r.run_id}`" for r in runs) or "—"
             lines.append(f"  {escape(phase or 'runs')}: {names}")
-    return "\n".join(lines)
+    return "\n".join(lines) + others(found.hidden)
 
 
 def waiting_list(items: list[WaitingItem]) -> str:
