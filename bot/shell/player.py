@@ -21,7 +21,6 @@ from bot.shell.render import Button, Style, text_of
 from bot.shell.screen import Shown
 from bot.shell.session import DEFAULT_CHANNEL, Session
 from bot.shell.timewords import WaitError, wait_target
-from bot.slack.people import refresh_user
 from bot.store.models import Run
 
 HELP = """\
@@ -289,7 +288,7 @@ class Player:
         name, _, zone = rest.partition(" ")
         person = self.session.cast.move(name, zone.strip())
         self.session.workspace.users[person.id]["tz"] = person.tz
-        refresh_user(self.session.client, self.session.runtime.engine, person.id, self.session.clock())
+        self.session.refresh_person(person.id)
         return [self.style.dim(f"  @{person.name} now lives in {person.tz}")]
 
     def _time(self) -> str:

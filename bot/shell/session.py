@@ -27,7 +27,7 @@ from bot.slack.app import build_app
 from bot.slack.blocks.outbox import render_outbox
 from bot.slack.client import make_client
 from bot.slack.messenger import Messenger
-from bot.slack.people import refresh_people
+from bot.slack.people import refresh_people, refresh_user
 from bot.slack.web import LocalServer, wsgi_app
 from bot.store.migrate import upgrade
 
@@ -105,6 +105,11 @@ class Session:
 
     def _channel_name(self, channel_id: str) -> str:
         return self.workspace.channel_name(channel_id) or channel_id
+
+    def refresh_person(self, user_id: str) -> None:
+        """Read one person again from the local Slack into the tables the engine reads (after
+        `:tz` moved them), as Slack's `user_change` event makes the app do."""
+        refresh_user(self.client, self.runtime.engine, user_id, self.clock())
 
     def channel_id(self, name: str) -> str:
         """`#content` (or a channel ID) as the local Slack's channel ID."""
