@@ -7,7 +7,7 @@ loops (rejections, routes back) are dashed so the happy path reads straight down
 from __future__ import annotations
 
 from bot.definitions.flow import Edge, build_flow
-from bot.definitions.steps import END
+from bot.definitions.steps import END, Step
 from bot.definitions.workflow import Workflow
 
 _SHAPES = {
@@ -38,7 +38,7 @@ def _node_id(step_id: str) -> str:
     return "finish" if step_id == END else f"s_{step_id}"
 
 
-def _node(step) -> str:
+def _node(step: Step) -> str:
     left, right = _SHAPES[step.kind]
     label = f"{_text(step.title)}<br/><small>{_KIND_NOTES[step.kind]}</small>"
     return f"{_node_id(step.id)}{left}{label}{right}"

@@ -93,7 +93,7 @@ class FieldSpec(BaseModel):
 FieldMap = dict[Identifier, FieldSpec]
 
 
-def _slack_id(kind: str, pattern: re.Pattern[str]):
+def _slack_id(kind: str, pattern: re.Pattern[str]) -> BeforeValidator:
     def check(value: Any) -> Any:
         if not isinstance(value, str) or not pattern.match(value):
             raise PydanticCustomError("slack_id", "is not a Slack {kind}", {"kind": kind})
@@ -107,20 +107,26 @@ def _blank_is_none(value: Any) -> Any:
     return None if value == "" or value == [] else value
 
 
+def _length_limits(spec: FieldSpec) -> tuple[int | None, int | None]:
+    """`min`/`max` as the shortest and longest length (of a text, or of a list)."""
+    return (int(spec.min) if spec.min is not None else None,
+            int(spec.max) if spec.max is not None else None)
+
+
 def _scalar_type(kind: str, spec: FieldSpec) -> Any:
     """The Python type of one value of `kind`, with the field's limits."""
-    length = {"min_length": int(spec.min) if spec.min is not None else None,
-              "max_length": int(spec.max) if spec.max is not None else None}
-    bounds = {"ge": spec.min, "le": spec.max}
+    # A list's `min`/`max` limit its length, not each element (None is no limit).
+    own = spec.type != "list"
+    min_length, max_length = _length_limits(spec) if own else (None, None)
+    ge, le = (spec.min, spec.max) if own else (None, None)
     match kind:
         case "string" | "text":
-            limits = dict(length) if spec.type != "list" else {}
-            return Annotated[str, Field(pattern=spec.pattern, **limits)]
+            return Annotated[str, Field(pattern=spec.pattern, min_length=min_length, max_length=max_length)]
         case "number":
             # Infinity and NaN are not numbers people mean, and JSON cannot hold them.
-            return Annotated[float, Field(allow_inf_nan=False, **(bounds if spec.type != "list" else {}))]
+            return Annotated[float, Field(allow_inf_nan=False, ge=ge, le=le)]
         case "integer":
-            return Annotated[int, Field(strict=False, **(bounds if spec.type != "list" else {}))]
+            return Annotated[int, Field(strict=False, ge=ge, le=le)]
         case "boolean":
             return bool
         case "date":
@@ -128,7 +134,7 @@ def _scalar_type(kind: str, spec: FieldSpec) -> Any:
         case "datetime":
             return datetime
         case "enum":
-            return Literal[tuple(spec.options or ())]  # type: ignore[misc]
+            return Literal[tuple(spec.options or ())]
         case "user":
             return Annotated[str, _slack_id("user", re.compile(r"^[UW][A-Z0-9]{2,}$"))]
         case "channel":
@@ -141,10 +147,10 @@ def _scalar_type(kind: str, spec: FieldSpec) -> Any:
 def value_type(spec: FieldSpec) -> Any:
     """The annotated Python type a field's value must have."""
     if spec.type == "list":
-        item = _scalar_type(spec.items or "string", spec)
-        limits = {"min_length": int(spec.min) if spec.min is not None else None,
-                  "max_length": int(spec.max) if spec.max is not None else None}
-        return Annotated[list[item], Field(**limits)]  # type: ignore[valid-type]
+        item: Any = _scalar_type(spec.items or "string", spec)
+        min_length, max_length = _length_limits(spec)
+        items: Any = list[item]
+        return Annotated[items, Field(min_length=min_length, max_length=max_length)]
     return _scalar_type(spec.type, spec)
 
 
@@ -152,14 +158,13 @@ def handoff_model(name: str, fields: dict[str, FieldSpec]) -> type[BaseModel]:
     """A pydantic model that accepts exactly the declared fields, typed and limited."""
     definitions: dict[str, Any] = {}
     for field_name, spec in fields.items():
-        annotated = Annotated[value_type(spec), BeforeValidator(_blank_is_none)]
+        value: Any = value_type(spec)
+        annotated: Any = Annotated[value, BeforeValidator(_blank_is_none)]
         if spec.is_required:
             definitions[field_name] = (annotated, Field(title=spec.label or field_name))
         else:
             definitions[field_name] = (annotated | None, Field(default=spec.default, title=spec.label or field_name))
-    return create_model(  # type: ignore[call-overload]
-        name, __config__=ConfigDict(extra="forbid"), **definitions
-    )
+    return create_model(name, __config__=ConfigDict(extra="forbid"), **definitions)
 
 
 def field_value_problem(spec: FieldSpec, value: Any) -> str | None:

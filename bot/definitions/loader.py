@@ -71,9 +71,10 @@ def load_bytes(path: str, raw: bytes) -> tuple[LoadedWorkflow | None, list[Probl
         workflow = Workflow.model_validate(doc.data)
     except ValidationError as exc:
         problems = problems + problems_from_validation(doc, exc, Workflow)
-        workflow = _salvage(doc.data, exc)
-        if workflow is None:
+        salvaged = _salvage(doc.data, exc)
+        if salvaged is None:
             return None, sorted(problems)
+        workflow = salvaged
     problems = sorted(set(problems + WorkflowChecker(workflow, doc).run()))
     if any(p.is_error for p in problems):
         return None, problems

@@ -117,6 +117,13 @@ class StandupWindow(Strict):
     )
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _monday_to_friday() -> list[Weekday]:
+    return ["mon", "tue", "wed", "thu", "fri"]
+
+
 class StandupStep(StepBase):
     """Prompt every participant, collect answers in their time zone, post a summary."""
 
@@ -124,9 +131,7 @@ class StandupStep(StepBase):
     participants: NameList = Field(description="Roles (or user IDs) asked.")
     questions: list[StandupQuestion] = Field(min_length=1)
     window: StandupWindow
-    working_days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"]
-    )
+    working_days: list[Weekday] = Field(default_factory=_monday_to_friday)
     holidays: str | None = Field(default=None, description="Country (or country-subdivision) holiday calendar, e.g. `US`, `DE-BY`.")
     remind: DurationList = Field(default_factory=list, description="Reminders after the window opens.")
     deliver: Literal["dm", "thread"] = "dm"

@@ -163,7 +163,7 @@ def _uses(node: nodes.Node, local: set[str], out: list[NameUse]) -> None:
             if not (isinstance(node, nodes.Name) and node.ctx != "load"):
                 out.append(NameUse(chain[0], chain[1]))
         # Look inside computed subscripts for more names.
-        inner = node
+        inner: nodes.Node = node
         while isinstance(inner, (nodes.Getattr, nodes.Getitem)):
             if isinstance(inner, nodes.Getitem) and not isinstance(inner.arg, nodes.Const):
                 _uses(inner.arg, local, out)

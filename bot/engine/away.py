@@ -7,13 +7,15 @@ inside a transition; a change written here makes that snapshot reload before the
 from __future__ import annotations
 
 from datetime import date
+from typing import cast
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, Table, delete, insert, select
 
 from bot.engine.people import people_changed
 from bot.store.models import AwayPeriod
 
-AWAY = AwayPeriod.__table__
+# (`__table__` is typed as any FromClause; a mapped class's is its Table.)
+AWAY = cast(Table, AwayPeriod.__table__)
 
 
 def add_away(engine: Engine, user: str, starts_on: date, ends_on: date) -> None:

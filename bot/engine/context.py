@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from bot.definitions import templates
+from bot.definitions.values import SECRET_REF
 from bot.definitions.workflow import Workflow
 from bot.engine.state import RunState
 
@@ -64,7 +65,7 @@ def render_text(text: str | None, context: dict[str, Any]) -> str:
 
 
 def _hold_secrets(text: str) -> str:
-    return templates.SECRET_REF.sub(lambda m: _PLACEHOLDER.format(m.group(1)), text)
+    return SECRET_REF.sub(lambda m: _PLACEHOLDER.format(m.group(1)), text)
 
 
 def _mark_held_secrets(text: str) -> str:

@@ -63,7 +63,7 @@ class Refused:
     """Why the event was not applied, and the audit row that records it."""
 
     refusal: Refusal
-    effects: list[Effect] = field(default_factory=list)
+    effects: list[Audit] = field(default_factory=list)
 
     @property
     def code(self) -> str:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Table, select, update
 
 from bot.store.models import SchedulePause
 from bot.store.upserts import insert_or_ignore
 
-PAUSES = SchedulePause.__table__
+# (`__table__` is typed as any FromClause; a mapped class's is its Table.)
+PAUSES = cast(Table, SchedulePause.__table__)
 
 
 def set_schedule(engine: Engine, workflow_id: str, actor: str, now: datetime, *, paused: bool | None = None,

@@ -25,8 +25,11 @@ from bot.engine import events as ev
 from bot.engine import refusals
 from bot.engine.effects import RunAutomation, SetTimer
 from bot.engine.journal import (
+    AUDIT,
     DISPATCH,
+    RUNS,
     START_RUN,
+    TIMERS,
     WORK_KINDS,
     current_phase,
     dispatch_params,
@@ -39,12 +42,10 @@ from bot.engine.state import RunState, StepStatus
 from bot.engine.versions import UnknownWorkflow, WorkflowVersions
 from bot.observability.context import log_context
 from bot.store.db import READ_ONLY
-from bot.store.models import AuditEvent, InboundEvent, Run, Timer
+from bot.store.models import InboundEvent
 from bot.store.upserts import insert_or_ignore
 
 log = logging.getLogger("conductor.runs")
-RUNS = Run.__table__
-TIMERS = Timer.__table__
 # The run row is locked for the transaction (FOR UPDATE on PostgreSQL; SQLite's write lock is
 # already held from BEGIN IMMEDIATE), and saved only if nobody else saved it meanwhile.
 _LOAD_RUN = (
@@ -202,8 +203,8 @@ class ConductorService:
             self._audit_refusal(conn, None, refused, self.clock())
 
     def _audit_refusal(self, conn: Connection, run_id: str | None, outcome: Refused, now: datetime) -> None:
-        conn.execute(insert(AuditEvent.__table__), [
-            {"run_id": run_id, "step_id": a.step_id, "actor": a.actor, "type": a.type, "payload": a.payload, "at": now}  # type: ignore[union-attr]
+        conn.execute(insert(AUDIT), [
+            {"run_id": run_id, "step_id": a.step_id, "actor": a.actor, "type": a.type, "payload": a.payload, "at": now}
             for a in outcome.effects
         ])
 
@@ -251,17 +252,18 @@ class ConductorService:
             ).all()
             for run_id, step_id, key, payload in rows:
                 run = conn.execute(_LOAD_RUN, {"b_id": run_id}).one_or_none()
-                st = RunState.from_json(run.state).steps.get(step_id) if run else None
+                state = RunState.from_json(run.state) if run is not None else None
+                st = state.steps.get(step_id) if state is not None else None
                 current = st is not None and st.status.value == "running" and st.tries == payload["try_number"] \
                     and st.attempt == payload["attempt"]
                 column = "fired_at" if current else "cancelled_at"
                 conn.execute(update(TIMERS).where(TIMERS.c.key == key).values({column: now}))
-                if current:
-                    request = RunAutomation(step_id, payload["attempt"], payload["try_number"],
-                                            payload["idempotency_key"], dispatch_params(payload))
-                    state = RunState.from_json(run.state)
-                    outputs = {sid: s.outputs for sid, s in state.steps.items() if s.outputs is not None}
-                    claimed.append(Dispatch(run_id, run.workflow_version_id, request, state.inputs, outputs))
+                if run is None or state is None or not current:
+                    continue
+                request = RunAutomation(step_id, payload["attempt"], payload["try_number"],
+                                        payload["idempotency_key"], dispatch_params(payload))
+                outputs = {sid: s.outputs for sid, s in state.steps.items() if s.outputs is not None}
+                claimed.append(Dispatch(run_id, run.workflow_version_id, request, state.inputs, outputs))
         return claimed
 
     def start_pending_runs(self, now: datetime, limit: int = 100) -> list[Result]:
