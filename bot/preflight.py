@@ -171,7 +171,7 @@ def check_bot_token(settings: Settings, client: WebClient, *, required: bool) ->
                              "copy the Bot User OAuth Token (xoxb-…) from your app's OAuth & Permissions page "
                              "(or try Conductor without Slack: `conductor shell`)")
     try:
-        with quieted("slack_sdk"):  # the SDK logs its own ERROR line; ours says what to do
+        with quieted("slack_sdk.web.base_client"):  # the SDK logs its own ERROR line; ours says what to do
             answer = client.auth_test()
     except SlackApiError as error:
         code = error.response.get("error") if error.response is not None else "error"

@@ -137,12 +137,18 @@ def configure_logging(settings: Settings, *, stream: IO[str] | None = None, leve
 
 @contextmanager
 def quieted(logger_name: str) -> Iterator[None]:
-    """Silence one library logger for the length of the block: for a line that library writes
-    about something we have already handled (or that cannot apply to us)."""
+    """Drop one library logger's lines for the length of the block: for a line that library
+    writes about something we have already handled (or that cannot apply to us). A filter, not
+    a level: some libraries (Bolt) set their loggers' levels themselves as they start."""
     logger = logging.getLogger(logger_name)
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
+    silence = _DropAll()
+    logger.addFilter(silence)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        logger.removeFilter(silence)
+
+
+class _DropAll(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
