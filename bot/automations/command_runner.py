@@ -26,10 +26,12 @@ Processes the command leaves running in its group when it exits are stopped the 
 leaves the session on purpose.
 
 Each of stdout and stderr is captured up to 1 MiB (stdout from its start, stderr its end).
+Secrets are masked in what was captured before any excerpt or tail is cut from it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -147,7 +149,7 @@ def run_command(
 
 def _finished(name: str, code: int, out: _Capture, err: _Capture, redact: Redactor) -> RunOutcome:
     stdout, stderr = out.text(), err.text()
-    output_tail = redact(tail("\n".join(part for part in (stdout.rstrip(), stderr.rstrip()) if part)))
+    output_tail = tail(redact("\n".join(part for part in (stdout.rstrip(), stderr.rstrip()) if part)))
     if code < 0:
         try:
             signame = signal.Signals(-code).name
@@ -156,8 +158,8 @@ def _finished(name: str, code: int, out: _Capture, err: _Capture, redact: Redact
         return RunOutcome.failure(f"`{name}` was killed by {signame}", retryable=True, output_tail=output_tail)
     if code != 0:
         last = next((line for line in reversed(stderr.splitlines()) if line.strip()), "")
-        message = f"`{name}` exited with code {code}" + (f": {excerpt(last)}" if last else "")
-        return RunOutcome.failure(redact(message), retryable=is_retryable_exit(code), output_tail=output_tail)
+        message = f"`{name}` exited with code {code}" + (f": {excerpt(redact(last))}" if last else "")
+        return RunOutcome.failure(message, retryable=is_retryable_exit(code), output_tail=output_tail)
     if out.overflowed:
         return RunOutcome.failure(
             f"stdout is not a JSON object: it is larger than {OUTPUT_CAP // (1024 * 1024)} MiB",
@@ -171,8 +173,8 @@ def _finished(name: str, code: int, out: _Capture, err: _Capture, redact: Redact
         outputs = None
     if not isinstance(outputs, dict):
         return RunOutcome.failure(
-            redact(f"stdout is not a JSON object (it starts `{excerpt(stdout, 80)}`); "
-                   "print the outputs as one JSON object and logs to stderr"),
+            f"stdout is not a JSON object (it starts `{excerpt(redact(stdout), 80)}`); "
+            "print the outputs as one JSON object and logs to stderr",
             retryable=False, output_tail=output_tail,
         )
     return RunOutcome.success(outputs, output_tail=output_tail)
@@ -184,7 +186,7 @@ def _timed_out(name: str, timeout: float, out: _Capture, err: _Capture, redact: 
     output = "\n".join(part for part in (out.text().rstrip(), err.text().rstrip()) if part)
     return RunOutcome.failure(
         f"timed out after {describe_seconds(timeout)}: `{name}` and its processes were stopped",
-        retryable=True, output_tail=redact(tail(output)),
+        retryable=True, output_tail=tail(redact(output)),
     )
 
 
@@ -217,10 +219,8 @@ def _stop_group(proc: subprocess.Popen[bytes], grace: float) -> None:
 
 
 def _kill_leftovers(pgid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 class _Capture:

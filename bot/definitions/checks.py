@@ -23,8 +23,8 @@ from bot.definitions.steps import (
     TaskStep,
 )
 from bot.definitions.templates import (
-    RUN_ATTRIBUTES,
     ROOT_NAMES,
+    RUN_ATTRIBUTES,
     STEP_ATTRIBUTES,
     WORKFLOW_ATTRIBUTES,
     is_template,
@@ -88,19 +88,19 @@ class WorkflowChecker:
                 for r, route in enumerate(step.routes):
                     self._step_ref(base + ("routes", r, "goto"), route.goto, allow_end=True)
                 self._step_ref(base + ("default",), step.default, allow_end=True)
-            if isinstance(step, ApprovalStep) and step.on_reject is not None:
-                if self._step_ref(base + ("on_reject",), step.on_reject, allow_end=False):
-                    if self.step_ids.index(step.on_reject) >= index:
-                        self.report(
-                            base + ("on_reject",), "E206",
-                            f"`on_reject: {step.on_reject}` must name a step before `{step.id}`",
-                        )
-                    elif step.on_reject not in self.flow.ancestors().get(step.id, set()):
-                        self.report(
-                            base + ("on_reject",), "E206",
-                            f"`on_reject: {step.on_reject}` must name a step that `{step.id}` follows from "
-                            "(on a parallel branch, redoing it would never ask this approval again)",
-                        )
+            if (isinstance(step, ApprovalStep) and step.on_reject is not None
+                    and self._step_ref(base + ("on_reject",), step.on_reject, allow_end=False)):
+                if self.step_ids.index(step.on_reject) >= index:
+                    self.report(
+                        base + ("on_reject",), "E206",
+                        f"`on_reject: {step.on_reject}` must name a step before `{step.id}`",
+                    )
+                elif step.on_reject not in self.flow.ancestors().get(step.id, set()):
+                    self.report(
+                        base + ("on_reject",), "E206",
+                        f"`on_reject: {step.on_reject}` must name a step that `{step.id}` follows from "
+                        "(on a parallel branch, redoing it would never ask this approval again)",
+                    )
 
     def _raw(self, path: Path) -> Any:
         value: Any = self.doc.data

@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from bot.definitions.values import Flag, SLACK_CHANNEL, SLACK_USER_OR_GROUP, Identifier
+from bot.definitions.values import SLACK_CHANNEL, SLACK_USER_OR_GROUP, Flag, Identifier
 
 FieldType = Literal[
     "string", "text", "number", "integer", "boolean", "date", "datetime",

@@ -76,17 +76,20 @@ def data_path(data: Any, loc: tuple[Any, ...]) -> tuple[Path, bool]:
     for part in loc:
         if part == "[key]":
             continue
-        if isinstance(current, dict) and part in current:
-            current = current[part]
-            path.append(part)
-            found_last = True
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+        if _holds(current, part):
             current = current[part]
             path.append(part)
             found_last = True
         else:
             found_last = False
     return tuple(path), found_last
+
+
+def _holds(container: Any, part: Any) -> bool:
+    """Whether the data has `container[part]`: a key of a mapping, or an index of a list."""
+    if isinstance(container, dict):
+        return part in container
+    return isinstance(container, list) and isinstance(part, int) and 0 <= part < len(container)
 
 
 def _unwrap(tp: Any) -> Any:

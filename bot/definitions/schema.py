@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.definitions.workflow import Workflow
 
+
 def workflow_json_schema() -> dict[str, Any]:
     schema = Workflow.model_json_schema(by_alias=True, mode="validation")
     return {

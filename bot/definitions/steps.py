@@ -9,16 +9,24 @@ standup, `uses`/`run`/`http` -> automation, `routes`/`decide` -> gate), or by an
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from bot.definitions.fields import FieldMap, FieldSpec
 from bot.definitions.values import (
-    Flag,
     Duration,
     DurationList,
+    Flag,
     Identifier,
     NameList,
     SecretRef,
@@ -56,6 +64,8 @@ class StepBase(Strict):
     )
     next: str | None = Field(default=None, description="Where to go after this step (a step id or `end`).")
     diagnostic: Diagnostic | None = None
+    if TYPE_CHECKING:
+        kind: str  # each kind of step declares its own, the tag of the union
 
     @property
     def title(self) -> str:
@@ -64,7 +74,7 @@ class StepBase(Strict):
     @property
     def family(self) -> str:
         """`orchestral`, `algorithmic` or `gate`."""
-        kind = getattr(self, "kind")
+        kind = self.kind
         if kind in ORCHESTRAL_KINDS:
             return "orchestral"
         if kind in ALGORITHMIC_KINDS:
@@ -275,13 +285,11 @@ def step_kind(value: Any) -> str | None:
 
 
 Step = Annotated[
-    Union[
-        Annotated[TaskStep, Tag("task")],
-        Annotated[ApprovalStep, Tag("approval")],
-        Annotated[StandupStep, Tag("standup")],
-        Annotated[AutomationStep, Tag("automation")],
-        Annotated[GateStep, Tag("gate")],
-    ],
+    Annotated[TaskStep, Tag("task")]
+    | Annotated[ApprovalStep, Tag("approval")]
+    | Annotated[StandupStep, Tag("standup")]
+    | Annotated[AutomationStep, Tag("automation")]
+    | Annotated[GateStep, Tag("gate")],
     Discriminator(
         step_kind,
         custom_error_type="step_kind",

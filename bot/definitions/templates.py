@@ -159,9 +159,10 @@ def _chain(node: nodes.Node) -> tuple[str, tuple[str, ...]] | None:
 def _uses(node: nodes.Node, local: set[str], out: list[NameUse]) -> None:
     if isinstance(node, (nodes.Getattr, nodes.Getitem, nodes.Name)):
         chain = _chain(node)
-        if chain is not None and chain[0] not in local:
-            if not (isinstance(node, nodes.Name) and node.ctx != "load"):
-                out.append(NameUse(chain[0], chain[1]))
+        # A name assigned (`set`, a `for` target) or a parameter is not a read.
+        assigned = isinstance(node, nodes.Name) and node.ctx != "load"
+        if chain is not None and chain[0] not in local and not assigned:
+            out.append(NameUse(chain[0], chain[1]))
         # Look inside computed subscripts for more names.
         inner: nodes.Node = node
         while isinstance(inner, (nodes.Getattr, nodes.Getitem)):

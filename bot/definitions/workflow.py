@@ -9,8 +9,8 @@ from pydantic import Field, model_validator
 from bot.definitions.fields import FieldMap
 from bot.definitions.steps import Step, Strict
 from bot.definitions.values import (
-    Flag,
     CronExpression,
+    Flag,
     NameList,
     SecretRef,
     SlackChannel,

@@ -28,6 +28,7 @@ from bot.engine.effects import (
 from bot.engine.messages import HEADER, Post
 from bot.engine.state import RunState, StepState
 from bot.store.models import AuditEvent, OutboxMessage, Run, StepRun, Timer
+from bot.store.upserts import insert_or_ignore
 
 # Core tables: these writes are the hot path of every transition and need no ORM identity.
 # (`__table__` is typed as any FromClause; a mapped class's is its Table.)
@@ -54,7 +55,6 @@ _CANCEL_TIMER = (
 )
 _INSERT_OUTBOX = insert(OUTBOX)
 _INSERT_AUDIT = insert(AUDIT)
-from bot.store.upserts import insert_or_ignore
 
 DISPATCH = "dispatch"  # the timer kind that asks the clock to run an automation now
 START_RUN = "start_run"  # the timer kind that asks the clock to start another run

@@ -7,7 +7,6 @@ once around one automation and every line logged meanwhile, in any module, names
 from __future__ import annotations
 
 import logging
-
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar

@@ -80,7 +80,7 @@ class Leadership:
                 self._connection.execute(text("select pg_advisory_unlock(:k)"), {"k": self._key})
                 self._connection.commit()
                 self._connection.close()
-            except Exception:  # noqa: BLE001, S110 - closing the connection releases it anyway
+            except Exception:  # noqa: BLE001 - closing the connection releases it anyway
                 pass
             self._connection = None
         if self._file not in (None, True):

@@ -89,7 +89,7 @@ class Player:
             return self._answer_field(line)
         if not text or text.startswith("# "):
             return []
-        if text.startswith(":expect") or text.startswith(":seen"):
+        if text.startswith((":expect", ":seen")):
             return self._expect(text)
         self.recent = []
         try:

@@ -7,9 +7,10 @@ Each shown item is kept as plain text too, so `:expect` checks what a person rea
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.shell.render import Names, Numbering, Style, message_lines, mrkdwn

@@ -7,6 +7,7 @@ workflow can run in CI.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -77,16 +78,14 @@ def _interactive(player: Player, write: Callable[[list[str]], None], read: Calla
             write([player.style.error(str(exc))])
         except Stop:
             return 0
-        except Exception:  # noqa: BLE001 - a rehearsal goes on; the log says what broke
+        except Exception:  # a rehearsal goes on; the log says what broke
             log.exception("the shell could not play %r", line)
             write([player.style.error("that line broke the shell; the error is logged above")])
 
 
 def _reader() -> Callable[[str], str]:
-    try:
+    with contextlib.suppress(ImportError):
         import readline  # noqa: F401 - line editing and history at the prompt, where available
-    except ImportError:
-        pass
     return input
 
 

@@ -166,7 +166,7 @@ class Messenger:
                 if not self.deliver_due():
                     # Held back by a rate limit: look again soon; otherwise rest a little.
                     stop.wait(0.005 if self.throttled else idle_seconds)
-            except Exception:  # noqa: BLE001 - the messenger keeps going; rows stay in the outbox
+            except Exception:  # the messenger keeps going; rows stay in the outbox
                 log.exception("outbox pass failed")
                 interrupted = True
                 stop.wait(1.0)

@@ -13,16 +13,15 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.definitions.workflow import Workflow
+from bot.engine.permissions import prepare_directory
 from bot.engine.queries import (
     AttentionItem,
     RunSummary,
     WaitingItem,
-    board,
     needing_attention,
     summarize,
     waiting_on,
 )
-from bot.engine.permissions import prepare_directory
 from bot.engine.state import RunState
 from bot.engine.visibility import may_handle_escalations, may_see
 from bot.store.models import Run
