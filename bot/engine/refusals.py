@@ -18,10 +18,11 @@ class Refusal(Exception):
     """An event the engine will not apply, with a sentence a person can read."""
 
     code: ClassVar[str]
+    says: ClassVar[str] = ""  # the sentence, with the refusal's own fields in braces
 
     @property
     def text(self) -> str:
-        raise NotImplementedError  # every reason below says its own
+        return self.says.format_map(vars(self))
 
     @property
     def reason(self) -> str:
@@ -46,9 +47,7 @@ class MayNotStart(Refusal):
     code: ClassVar[str] = "not_allowed"
     workflow_id: str
 
-    @property
-    def text(self) -> str:
-        return f"you may not start `{self.workflow_id}`"
+    says: ClassVar[str] = "you may not start `{workflow_id}`"
 
 
 @dataclass(eq=False)
@@ -74,9 +73,7 @@ class NotYours(Refusal):
     code: ClassVar[str] = "not_allowed"
     what: str  # step, approval, decision, stand-up
 
-    @property
-    def text(self) -> str:
-        return f"this {self.what} is not yours"
+    says: ClassVar[str] = "this {what} is not yours"
 
 
 @dataclass(eq=False)
@@ -95,8 +92,9 @@ class NotAllowedTo(Refusal):
 
 # --- what was given -------------------------------------------------------------------------
 @dataclass(eq=False)
-class InvalidInputs(Refusal):
-    code: ClassVar[str] = "invalid_inputs"
+class _FieldProblems(Refusal):
+    """Values that do not fit their fields: each problem by its field, for the form."""
+
     problems: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -109,17 +107,13 @@ class InvalidInputs(Refusal):
 
 
 @dataclass(eq=False)
-class InvalidOutputs(Refusal):
+class InvalidInputs(_FieldProblems):
+    code: ClassVar[str] = "invalid_inputs"
+
+
+@dataclass(eq=False)
+class InvalidOutputs(_FieldProblems):
     code: ClassVar[str] = "invalid_outputs"
-    problems: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def text(self) -> str:
-        return describe_problems(self.problems)
-
-    @property
-    def field_errors(self) -> dict[str, str]:
-        return dict(self.problems)
 
 
 @dataclass(eq=False)
@@ -127,9 +121,7 @@ class InvalidChoice(Refusal):
     code: ClassVar[str] = "invalid_choice"
     choice: str
 
-    @property
-    def text(self) -> str:
-        return f"`{self.choice}` is not one of the choices"
+    says: ClassVar[str] = "`{choice}` is not one of the choices"
 
 
 @dataclass(eq=False)
@@ -137,18 +129,14 @@ class InvalidAssignee(Refusal):
     code: ClassVar[str] = "invalid_assignee"
     assignee: str
 
-    @property
-    def text(self) -> str:
-        return f"`{self.assignee}` is not a Slack user"
+    says: ClassVar[str] = "`{assignee}` is not a Slack user"
 
 
 @dataclass(eq=False)
 class AlreadyApproved(Refusal):
     code: ClassVar[str] = "duplicate"
 
-    @property
-    def text(self) -> str:
-        return "you have already approved this"
+    says: ClassVar[str] = "you have already approved this"
 
 
 # --- where the run is -----------------------------------------------------------------------
@@ -157,9 +145,7 @@ class UnknownRun(Refusal):
     code: ClassVar[str] = "unknown_run"
     run_id: str
 
-    @property
-    def text(self) -> str:
-        return f"there is no run `{self.run_id}`"
+    says: ClassVar[str] = "there is no run `{run_id}`"
 
 
 @dataclass(eq=False)
@@ -178,9 +164,7 @@ class RunFinished(Refusal):
     code: ClassVar[str] = "run_finished"
     status: str  # completed, failed, cancelled
 
-    @property
-    def text(self) -> str:
-        return f"this run has already {self.status}"
+    says: ClassVar[str] = "this run has already {status}"
 
 
 @dataclass(eq=False)
@@ -188,9 +172,7 @@ class UnknownStep(Refusal):
     code: ClassVar[str] = "unknown_step"
     step_id: str
 
-    @property
-    def text(self) -> str:
-        return f"there is no step `{self.step_id}` in this run"
+    says: ClassVar[str] = "there is no step `{step_id}` in this run"
 
 
 @dataclass(eq=False)
@@ -200,9 +182,7 @@ class WrongStep(Refusal):
     code: ClassVar[str] = "wrong_step"
     step_title: str
 
-    @property
-    def text(self) -> str:
-        return f"`{self.step_title}` cannot take that action"
+    says: ClassVar[str] = "`{step_title}` cannot take that action"
 
 
 @dataclass(eq=False)
@@ -212,9 +192,7 @@ class DecidesByItself(Refusal):
     code: ClassVar[str] = "wrong_step"
     step_title: str
 
-    @property
-    def text(self) -> str:
-        return f"`{self.step_title}` decides by itself"
+    says: ClassVar[str] = "`{step_title}` decides by itself"
 
 
 @dataclass(eq=False)
@@ -250,9 +228,7 @@ class StaleResult(Refusal):
     attempt: int
     try_number: int
 
-    @property
-    def text(self) -> str:
-        return "a late result of an earlier try was ignored"
+    says: ClassVar[str] = "a late result of an earlier try was ignored"
 
 
 @dataclass(eq=False)
@@ -260,9 +236,7 @@ class StaleTimer(Refusal):
     code: ClassVar[str] = "stale"
     key: str
 
-    @property
-    def text(self) -> str:
-        return "that timer is no longer set"
+    says: ClassVar[str] = "that timer is no longer set"
 
 
 @dataclass(eq=False)
@@ -270,9 +244,7 @@ class UnknownTimer(Refusal):
     code: ClassVar[str] = "unknown_timer"
     kind: str
 
-    @property
-    def text(self) -> str:
-        return f"unknown timer kind `{self.kind}`"
+    says: ClassVar[str] = "unknown timer kind `{kind}`"
 
 
 REFUSALS: tuple[type[Refusal], ...] = (
