@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     # `conductor clock` serves GET /metrics on this port when set (`conductor serve` always
     # serves it on PORT): the clock's own figures (automations, Slack's 429s) live there.
     metrics_port: int | None = None
+    # `http:` steps may reach private, loopback and link-local addresses (not the cloud
+    # metadata ones) when true: for a bot that calls services on its own network. Off by
+    # default, since a templated url would otherwise let whoever starts a run probe inside.
+    http_allow_private: bool = False
 
     @field_validator("log_level")
     @classmethod

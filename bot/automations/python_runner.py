@@ -123,18 +123,18 @@ def run_python(
     if finished is None:
         return RunOutcome.failure(
             f"timed out after {describe_seconds(timeout)} (`{uses}` did not return)",
-            retryable=True, output_tail=redact(tail(logged)),
+            retryable=True, output_tail=tail(redact(logged)),
         )
     exc = finished.error
     if exc is None:
         return _outputs(uses, finished.value, redact, logged)
     if isinstance(exc, LoadError):
-        return RunOutcome.failure(redact(str(exc)), retryable=False, output_tail=redact(tail(_join(logged, exc.detail))))
+        return RunOutcome.failure(redact(str(exc)), retryable=False, output_tail=tail(redact(_join(logged, exc.detail))))
     if isinstance(exc, AutomationError):
         message = str(exc).strip() or f"`{uses}` failed"
-        return RunOutcome.failure(redact(message), retryable=exc.retryable, output_tail=redact(tail(logged)))
+        return RunOutcome.failure(redact(message), retryable=exc.retryable, output_tail=tail(redact(logged)))
     return RunOutcome.failure(
-        redact(describe_error(exc)), retryable=True, output_tail=redact(tail(_join(logged, _traceback_tail(exc)))),
+        redact(describe_error(exc)), retryable=True, output_tail=tail(redact(_join(logged, _traceback_tail(exc)))),
     )
 
 
@@ -142,15 +142,15 @@ def _outputs(uses: str, value: Any, redact: Redactor, logged: str) -> RunOutcome
     if not isinstance(value, Mapping):
         return RunOutcome.failure(
             f"`{uses}` returned {_kind(value)}, not a mapping of outputs",
-            retryable=False, output_tail=redact(tail(logged)),
+            retryable=False, output_tail=tail(redact(logged)),
         )
     bad_keys = [key for key in value if not isinstance(key, str)]
     if bad_keys:
         return RunOutcome.failure(
             f"`{uses}` returned outputs whose names are not text: {', '.join(redact(repr(k)) for k in bad_keys[:5])}",
-            retryable=False, output_tail=redact(tail(logged)),
+            retryable=False, output_tail=tail(redact(logged)),
         )
-    return RunOutcome.success(dict(value), output_tail=redact(tail(logged)))
+    return RunOutcome.success(dict(value), output_tail=tail(redact(logged)))
 
 
 def _kind(value: Any) -> str:

@@ -9,6 +9,14 @@ Only a caller's mistake raises `ValueError`: a built-in (`conductor/post`, `cond
 which the engine carries out itself), a request for another step, or one without the
 rendered values.
 
+Every outcome leaves here redacted: each secret value the automation was given, and anything
+shaped like a Slack token, is masked in its outputs, error and output tail. Outputs are stored
+in the run's state and shown to every later template, so an endpoint or a command that echoes
+a credential back must not put it there (the runners mask their own messages too, before they
+cut excerpts, so that no cut leaves part of a secret).
+
+An `http:` step connects only where `egress` lets it (see `egress.py`).
+
 A try that overruns its timeout is reported as a failure on time; work it leaves behind
 cannot report later (a Python call's thread is abandoned and its result dropped, a command's
 process group is killed), and the engine ignores results of tries older than the current one.
@@ -17,6 +25,7 @@ process group is killed), and the engine ignores results of tries older than the
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import os
 from collections.abc import Mapping
@@ -25,14 +34,19 @@ from typing import Any
 from bot.automations.command_runner import command_environment, run_command
 from bot.automations.context import AutomationContext, AutomationError
 from bot.automations.deadline import describe_error
+from bot.automations.egress import EgressPolicy
 from bot.automations.http_runner import run_http
 from bot.automations.outcome import RunOutcome
 from bot.automations.python_runner import run_python, workflows_on_path
-from bot.automations.secrets import Redactor, SecretResolver
+from bot.automations.secrets import MASK, Redactor, SecretResolver
 from bot.definitions.steps import BUILTIN_USES, AutomationStep
 from bot.engine.effects import RunAutomation
+from bot.observability.redaction import SLACK_TOKEN
 
 log = logging.getLogger("conductor.automation")
+# An error is a message for people, stored with the run and posted to Slack: a function that
+# raises with a whole document in its message must not put all of it there.
+ERROR_CHARS = 2000
 
 
 def run_automation(
@@ -44,6 +58,7 @@ def run_automation(
     earlier_outputs: dict | None = None,
     run_id: str | None = None,
     environ: Mapping[str, str] | None = None,
+    egress: EgressPolicy | None = None,
 ) -> RunOutcome:
     """Carry out `request` for `step`.
 
@@ -51,7 +66,9 @@ def run_automation(
     `run_inputs` and `earlier_outputs` (step id -> outputs) are what a Python function sees
     as `ctx.inputs` and `ctx.steps`. `run_id` defaults to the run id the engine puts at the
     start of the idempotency key (`<run>:<step>:<attempt>`). Secrets, and the variables a
-    command inherits, are read from `environ` (default: the process environment).
+    command inherits, are read from `environ` (default: the process environment). `egress`
+    says what an `http:` step may reach besides public addresses (default: what the setting
+    `HTTP_ALLOW_PRIVATE` allows; the workflow's `egress.allow` comes in through it).
     """
     if step.uses in BUILTIN_USES:
         raise ValueError(f"`{step.uses}` is a built-in the engine carries out; it has no runner")
@@ -66,16 +83,46 @@ def run_automation(
         try:
             params = resolver.resolve(request.params or {})
         except AutomationError as exc:  # a missing secret: never worth another try
-            return RunOutcome.failure(str(exc), retryable=exc.retryable)
+            return redacted(RunOutcome.failure(str(exc), retryable=exc.retryable), redactor)
         redactor = resolver.redactor
         outcome = _dispatch(step, request, params, redactor, workflows_dir=workflows_dir,
                             run_id=run_id if run_id is not None else run_id_from_key(request),
-                            inputs=run_inputs or {}, steps=earlier_outputs or {}, environ=environ)
+                            inputs=run_inputs or {}, steps=earlier_outputs or {}, environ=environ,
+                            egress=egress)
+        outcome = redacted(outcome, redactor)
     except Exception as exc:  # a fault of the runner itself is reported, never raised into the engine
         log.exception("automation runner fault in step %s", step.id)
-        return RunOutcome.failure(redactor(f"the automation runner failed: {describe_error(exc)}"), retryable=True)
+        failed = RunOutcome.failure(f"the automation runner failed: {describe_error(exc)}", retryable=True)
+        return redacted(failed, redactor)
     log.debug("step %s try %s: %s", step.id, request.try_number, "ok" if outcome.ok else outcome.error)
     return outcome
+
+
+def redacted(outcome: RunOutcome, redactor: Redactor) -> RunOutcome:
+    """`outcome` with every secret value `redactor` knows, and every Slack-token-shaped
+    string, masked in its outputs (keys and values, at any depth), error and output tail;
+    the error is cut to `ERROR_CHARS` after masking."""
+
+    def mask(text: str) -> str:
+        return SLACK_TOKEN.sub(rf"\1{MASK}", redactor(text))
+
+    error = mask(outcome.error)
+    if len(error) > ERROR_CHARS:
+        error = error[: ERROR_CHARS - 1] + "…"
+    return dataclasses.replace(outcome, outputs=_mask_data(outcome.outputs, mask), error=error,
+                               output_tail=mask(outcome.output_tail))
+
+
+def _mask_data(value: Any, mask: Any) -> Any:
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, Mapping):
+        return {(mask(k) if isinstance(k, str) else k): _mask_data(v, mask) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_mask_data(item, mask) for item in value]
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and mask(str(value)) == MASK:
+        return MASK  # a numeric secret (a PIN, an account number) echoed back as a JSON number
+    return value
 
 
 def run_id_from_key(request: RunAutomation) -> str:
@@ -96,6 +143,7 @@ def _dispatch(
     inputs: dict,
     steps: dict,
     environ: Mapping[str, str] | None,
+    egress: EgressPolicy | None,
 ) -> RunOutcome:
     timeout = step.timeout.total_seconds()
     with_values = params.get("with") or {}
@@ -122,5 +170,6 @@ def _dispatch(
         return run_command(argv, cwd=os.path.abspath(workflows_dir), env=env, timeout=timeout, redactor=redactor)
     if step.http is not None:
         call = params["http"]
-        return run_http(call, idempotency_key=request.idempotency_key, timeout=timeout, redactor=redactor)
+        return run_http(call, idempotency_key=request.idempotency_key, timeout=timeout, redactor=redactor,
+                        egress=egress)
     raise ValueError(f"step `{step.id}` has no `uses`, `run` or `http`")

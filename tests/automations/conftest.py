@@ -19,11 +19,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from bot.automations.egress import EgressPolicy
 from bot.definitions.steps import AutomationStep
 from bot.engine.context import render_value
 from bot.engine.effects import RunAutomation
 
 RUN_ID = "r7kq2m9x"
+# The local test server listens on loopback, which `http:` steps may not reach by default:
+# the tests that call it allow it explicitly, as a workflow's `egress.allow` would.
+LOCAL_EGRESS = EgressPolicy(allow=("127.0.0.1",), allow_private=False)
 
 TEST_AUTOMATIONS = '''
 """Automations the runner tests call."""
@@ -59,6 +63,10 @@ def returns_none(ctx):
 
 def fatal(ctx):
     raise AutomationError("the data is wrong for " + ctx.params.get("token", ""), retryable=False)
+
+
+def loud(ctx):
+    raise AutomationError("a whole page of trouble: " + "x" * 10000 + " " + ctx.params.get("token", ""))
 
 
 def busy(ctx):
@@ -195,8 +203,16 @@ def _handler(server: Server) -> type[BaseHTTPRequestHandler]:
                 self._answer(int(parts[1]), json.dumps({"error": f"failed with {parts[1]}"}))
             elif route == "echo-auth":  # a careless API that echoes credentials in its errors
                 self._answer(int(parts[1]), "denied for " + self.headers.get("Authorization", ""), "text/plain")
+            elif route == "echo-json":  # an API that answers with the credentials it was sent
+                received = json.loads(body) if body else {}
+                self._answer(200, json.dumps({"authorization": self.headers.get("Authorization", ""),
+                                              "token": received.get("token", ""), "host": self.headers.get("Host", "")}))
+            elif route == "reflect":  # `/reflect/<status>`: the request body back, as text
+                self._answer(int(parts[1]), body, "text/plain")
             elif route == "redirect":
                 self._answer(302, b"", extra={"Location": server.url("/ok")})
+            elif route == "redirect-to":  # `/redirect-to?http://...`: anywhere the query says
+                self._answer(302, b"", extra={"Location": urlsplit(self.path).query})
             elif route == "slow":
                 time.sleep(float(parts[1]) if len(parts) > 1 else 3)
                 self._answer(200, "{}")

@@ -11,10 +11,17 @@ import pytest
 
 from bot.automations.http_runner import signature
 from bot.automations.runner import run_automation
-from bot.automations.secrets import SecretMissing, SecretResolver
+from bot.automations.secrets import MASK, SecretMissing, SecretResolver
 from bot.definitions import templates
 from bot.engine.context import render_value
-from tests.automations.conftest import Server, Workflows, automation, base_environ, request_for
+from tests.automations.conftest import (
+    LOCAL_EGRESS,
+    Server,
+    Workflows,
+    automation,
+    base_environ,
+    request_for,
+)
 
 SECRET = "canary-7c1d9e2f"
 TYPED = "${{ secrets.CANARY }}"
@@ -92,8 +99,10 @@ def test_python_step_gets_the_authored_value_and_the_typed_text(workflows: Workf
     outcome = run_automation(step, request_for(step, data_context()), workflows_dir=str(workflows.folder),
                              environ=environ())
     assert outcome.ok, outcome.error
+    # The function got the value (it echoed it, and the echo is masked before it is stored);
+    # every forgery reached it as the text it is.
     assert outcome.outputs["params"] == {
-        "token": SECRET, "header": f"Bearer {SECRET}", **AS_TEXT, "reply": TYPED, "replies": [TYPED, ""],
+        "token": MASK, "header": f"Bearer {MASK}", **AS_TEXT, "reply": TYPED, "replies": [TYPED, ""],
     }
 
 
@@ -106,7 +115,7 @@ def test_command_step_gets_the_authored_value_in_argv_and_env_and_the_typed_text
     outcome = run_automation(step, request_for(step, data_context()), workflows_dir=str(workflows.folder),
                              environ=environ())
     assert outcome.ok, outcome.error
-    assert outcome.outputs == {"argv": [f"--token={SECRET}", *AS_TEXT.values(), TYPED]}
+    assert outcome.outputs == {"argv": [f"--token={MASK}", *AS_TEXT.values(), TYPED]}
 
 
 def test_http_step_gets_the_authored_value_in_url_headers_body_and_signature(http_server: Server):
@@ -118,8 +127,10 @@ def test_http_step_gets_the_authored_value_in_url_headers_body_and_signature(htt
         "json": {"key": "${{ secrets.CANARY }}", "typed": "{{ inputs.typed }}", "reply": "{{ steps.note.outputs.list }}"},
         "sign": {"secret": "${{ secrets.CANARY }}", "header": "X-Signature"},
     }})
-    outcome = run_automation(step, request_for(step, data_context()), workflows_dir=".", environ=environ())
+    outcome = run_automation(step, request_for(step, data_context()), workflows_dir=".", environ=environ(),
+                             egress=LOCAL_EGRESS)
     assert outcome.ok, outcome.error
+    assert SECRET not in json.dumps(outcome.outputs)  # the server echoed the body back
     got = http_server.last
     assert got.path == f"/ok?token={SECRET}&q=%24%7B%7B%20secrets.CANARY%20%7D%7D"
     assert got.headers["authorization"] == f"Bearer {SECRET}"

@@ -13,6 +13,7 @@ import pytest
 
 from bot.automations import command_runner
 from bot.automations.runner import run_automation
+from bot.automations.secrets import MASK
 from tests.automations.conftest import RUN_ID, Workflows, automation, base_environ, request_for
 
 SECRET = "pa55-w0rd-xyz"
@@ -69,7 +70,7 @@ def test_the_command_gets_a_small_environment_in_the_workflows_folder(workflows)
     assert outcome.ok, outcome.error
     env = outcome.outputs["env"]
     assert outcome.outputs["cwd"] == os.path.realpath(workflows.folder)
-    assert env["API_TOKEN"] == SECRET and env["MODE"] == "fast"
+    assert env["API_TOKEN"] == MASK and env["MODE"] == "fast"  # the value, echoed back, is masked
     assert env["CONDUCTOR_RUN_ID"] == RUN_ID
     assert env["CONDUCTOR_STEP_ID"] == "work"
     assert env["CONDUCTOR_ATTEMPT"] == "1"

@@ -12,7 +12,14 @@ import pytest
 
 from bot.automations.http_runner import signature
 from bot.automations.runner import run_automation
-from tests.automations.conftest import RUN_ID, Server, automation, base_environ, request_for
+from tests.automations.conftest import (
+    LOCAL_EGRESS,
+    RUN_ID,
+    Server,
+    automation,
+    base_environ,
+    request_for,
+)
 
 TOKEN = "cms-token-5e6f7a8b"
 SIGNING_KEY = "whsec-0a1b2c3d4e5f"
@@ -21,7 +28,8 @@ SIGNING_KEY = "whsec-0a1b2c3d4e5f"
 def run(http: dict, *, timeout=None, context=None, environ=None, workflows_dir="."):
     step = automation({"http": http}, timeout=timeout)
     environ = environ if environ is not None else base_environ(CMS_TOKEN=TOKEN, CMS_SIGNING_KEY=SIGNING_KEY)
-    return run_automation(step, request_for(step, context), workflows_dir=workflows_dir, environ=environ)
+    return run_automation(step, request_for(step, context), workflows_dir=workflows_dir, environ=environ,
+                          egress=LOCAL_EGRESS)
 
 
 def verify(header: str, secret: str, body: bytes, *, now: float, tolerance: int = 300) -> bool:
@@ -66,7 +74,7 @@ def test_the_idempotency_key_cannot_be_overridden_and_repeats_for_every_try(http
     step = automation({"http": {"url": http_server.url("/ok"), "headers": {"Idempotency-Key": "mine"}}})
     for try_number in (1, 2):
         request = request_for(step, try_number=try_number)
-        assert run_automation(step, request, workflows_dir=".", environ={}).ok
+        assert run_automation(step, request, workflows_dir=".", environ={}, egress=LOCAL_EGRESS).ok
     assert [r.headers["idempotency-key"] for r in http_server.received] == [f"{RUN_ID}:work:1"] * 2
 
 

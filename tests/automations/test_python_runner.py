@@ -8,6 +8,7 @@ import time
 
 from bot.automations.python_runner import workflows_on_path
 from bot.automations.runner import run_automation
+from bot.automations.secrets import MASK
 from tests.automations.conftest import RUN_ID, Workflows, automation, base_environ, request_for
 
 SECRET = "sk-live-4c0ffee5"
@@ -29,7 +30,7 @@ def test_the_function_gets_the_context_and_its_mapping_becomes_the_outputs(workf
     )
     assert outcome.ok, outcome.error
     assert outcome.outputs == {
-        "params": {"title": "Hello", "token": SECRET, "n": 3},
+        "params": {"title": "Hello", "token": MASK, "n": 3},  # echoed back: masked before it is stored
         "run_id": RUN_ID,
         "step_id": "work",
         "attempt": 2,

@@ -14,7 +14,7 @@ from bot.definitions.loader import load_paths
 from bot.definitions.steps import AutomationStep
 from bot.engine.effects import RunAutomation
 from bot.engine.handoff import check_outputs
-from tests.automations.conftest import RUN_ID, Server, base_environ, request_for
+from tests.automations.conftest import LOCAL_EGRESS, RUN_ID, Server, base_environ, request_for
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 CMS_TOKEN = "cms-example-token-1234"
@@ -75,7 +75,8 @@ def test_blog_publish_signs_its_request(catalog, http_server: Server):
                          "format_check": {"outputs": {"headline": "Ten tips"}},
                          "draft": {"outputs": {"doc_url": "https://docs.example.com/d/1"}}}}
     outcome = run_automation(step, request_for(step, context), workflows_dir=str(WORKFLOWS),
-                             environ=base_environ(CMS_TOKEN=CMS_TOKEN, CMS_SIGNING_KEY=CMS_SIGNING_KEY))
+                             environ=base_environ(CMS_TOKEN=CMS_TOKEN, CMS_SIGNING_KEY=CMS_SIGNING_KEY),
+                             egress=LOCAL_EGRESS)
     assert outcome.ok, outcome.error
     got = http_server.last
     assert got.headers["authorization"] == f"Bearer {CMS_TOKEN}"
@@ -83,7 +84,8 @@ def test_blog_publish_signs_its_request(catalog, http_server: Server):
     timestamp, v1 = (part.split("=", 1)[1] for part in got.headers["x-conductor-signature"].split(","))
     assert v1 == hmac.new(CMS_SIGNING_KEY.encode(), f"{timestamp}.".encode() + got.body, hashlib.sha256).hexdigest()
 
-    missing = run_automation(step, request_for(step, context), workflows_dir=str(WORKFLOWS), environ=base_environ())
+    missing = run_automation(step, request_for(step, context), workflows_dir=str(WORKFLOWS), environ=base_environ(),
+                             egress=LOCAL_EGRESS)
     assert (missing.ok, missing.retryable) == (False, False)
     assert "secret `CMS_TOKEN` is not set" in missing.error
 
