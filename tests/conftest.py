@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
-from tests.dbutil import fresh_postgres_schema
 
 from bot.store.migrate import upgrade
+from tests.dbutil import fresh_postgres_schema
 
 POSTGRES_URL_ENV = "TEST_DATABASE_URL"
 

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.localslack import Call, LocalSlack as FakeSlack, SlackError
+from bot.localslack import Call, SlackError
+from bot.localslack import LocalSlack as FakeSlack
 
 __all__ = ["Call", "FakeSlack", "SlackError", "fake_slack"]
 

@@ -15,6 +15,7 @@ Target: everyone prompted within 1.1x the floor; none lost, none doubled.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -79,10 +80,8 @@ def run(people: int, workspace_rate: float, crash_after: int, *, workdir: Path |
 
         messenger._mark_sent = mark_then_maybe_crash  # type: ignore[method-assign]
         stop = threading.Event()
-        try:
+        with contextlib.suppress(Crash):
             _until_crash(messenger)
-        except Crash:
-            pass
         # A new messenger, as after a restart: it recovers, then carries on.
         survivor = Messenger(engine, client, versions, render=render_outbox, workspace_rate=workspace_rate)
         worker = threading.Thread(target=survivor.run, args=(stop,))

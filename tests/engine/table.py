@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.definitions.loader import load_bytes
@@ -22,7 +22,7 @@ from bot.engine.machine import Accepted, Refused, advance, start_run
 from bot.engine.permissions import StaticDirectory
 from bot.engine.state import RunState
 
-NOW = datetime(2024, 6, 3, 9, 0, tzinfo=timezone.utc)  # a Monday morning
+NOW = datetime(2024, 6, 3, 9, 0, tzinfo=UTC)  # a Monday morning
 
 # People (Slack user IDs) and a user group.
 ALICE, BOB, CAROL, DAN, EVE = "UALICE", "UBOB", "UCAROL", "UDAN", "UEVE"

@@ -3,7 +3,7 @@ late answers, and a summary once the last window has closed."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 

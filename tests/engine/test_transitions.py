@@ -8,8 +8,22 @@ import pytest
 from bot.engine import events as ev
 from bot.engine.machine import Accepted, Refused, start_run
 from tests.engine.table import (
-    ALICE, BOB, CAROL, DAN, DIRECTORY, EVE, NOW, WRITERS, Run, audits, has_header_update, message, ok,
-    refused, statuses, workflow,
+    ALICE,
+    BOB,
+    CAROL,
+    DAN,
+    DIRECTORY,
+    EVE,
+    NOW,
+    WRITERS,
+    Run,
+    audits,
+    has_header_update,
+    message,
+    ok,
+    refused,
+    statuses,
+    workflow,
 )
 
 W = "waiting_on_person"

@@ -12,8 +12,22 @@ from bot.engine import events as ev
 from bot.engine.machine import advance
 from bot.engine.state import RunState
 from tests.engine.table import (
-    ALICE, BOB, CAROL, DAN, DIRECTORY, NOW, Fire, FireKey, Run, audits, message, ok, refused, roundtrip,
-    timers_cleared, timers_set,
+    ALICE,
+    BOB,
+    CAROL,
+    DAN,
+    DIRECTORY,
+    NOW,
+    Fire,
+    FireKey,
+    Run,
+    audits,
+    message,
+    ok,
+    refused,
+    roundtrip,
+    timers_cleared,
+    timers_set,
 )
 
 W = "waiting_on_person"

@@ -4,19 +4,31 @@ built-ins. Tables of (event, expected outcome) on small workflows made for each 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.definitions.templates import authored_secret
 from bot.engine import events as ev
 from tests.engine.table import (
-    ALICE, BOB, CAROL, DAN, NOW, Fire, Run, audits, automations, message, messages, ok, refused,
-    timers_cleared, timers_set,
+    ALICE,
+    BOB,
+    CAROL,
+    DAN,
+    NOW,
+    Fire,
+    Run,
+    audits,
+    automations,
+    message,
+    messages,
+    ok,
+    refused,
+    timers_cleared,
+    timers_set,
 )
 
 W = "waiting_on_person"
-UTC = timezone.utc
 
 AUTO = """
 id: auto
@@ -110,7 +122,7 @@ def test_retries_back_off_exponentially_with_jitter_and_a_cap(retry, bases):
     delays = _delays(run)
     assert len(delays) == len(bases)
     jitter = "jitter: false" not in retry
-    for delay, base in zip(delays, bases):
+    for delay, base in zip(delays, bases, strict=True):
         base = timedelta(seconds=base)
         assert (base / 2 <= delay <= base) if jitter else delay == base
     assert run.state.steps["seo"].status.value == "escalated"

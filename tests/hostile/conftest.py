@@ -26,9 +26,9 @@ from bot.slack.app import build_app
 from bot.slack.client import make_client
 from bot.slack.web import wsgi_app
 from tests.fakeslack import FakeSlack
+from tests.polling import wait_for  # noqa: F401 (the tests here import it from this module)
 from tests.slack.live import serve_wsgi
 from tests.slack.signed import SIGNING_SECRET, post, slash_command
-from tests.polling import wait_for  # noqa: F401 (the tests here import it from this module)
 
 WORKFLOWS = Path(__file__).parent / "workflows"
 STARTER, BOB, APPROVER, LEAD, ADMIN, OTHER_ADMIN = "U01ANN", "U02BOB", "U03CAT", "U04LEAD", "U01ANN", "U05ADM"

@@ -142,7 +142,7 @@ def test_hostile_text_stays_data_from_slack_to_code_templates_database_and_back(
 
 def test_hostile_command_arguments_are_answered_as_text(live: Live):
     lines = hostile_lines(Path("/nonexistent/marker"))
-    for n, line in enumerate(lines):
+    for line in lines:
         for verb in ("status", "cancel", "board", "start", "standup pause", "away"):
             status, _ = live.command(f"{verb} {shlex.quote(slack_typed(line))}")
             assert status == 200

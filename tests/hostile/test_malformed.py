@@ -10,8 +10,6 @@ import json
 import urllib.parse
 from typing import Any
 
-import pytest
-
 from bot.slack.blocks import actions as a
 from bot.slack.web import MAX_BODY_BYTES
 from tests.hostile.conftest import STARTER, Live

@@ -9,7 +9,7 @@ import json
 from bot.engine import events as ev
 from bot.slack.blocks import actions as a
 from tests.hostile.conftest import OUTSIDER, STARTER, Live
-from tests.hostile.payloads import block_action, click, text_value, view_submission
+from tests.hostile.payloads import click, text_value, view_submission
 
 
 def refusals(live: Live) -> int:
@@ -28,7 +28,7 @@ def test_an_outsider_is_refused_everything_told_why_and_audited(live: Live):
 
     told: list[str] = []  # how each refusal reached the person: "said" or "form"
     commands = [
-        f"start hostile title=mine", f"start approval", f"cancel {task}", f"cancel {failing} because",
+        "start hostile title=mine", "start approval", f"cancel {task}", f"cancel {failing} because",
         "reload", "standup pause hostile-standup", "standup skip hostile-standup", "standup resume",
     ]
     for text_ in commands:
@@ -71,7 +71,7 @@ def test_an_outsider_is_refused_everything_told_why_and_audited(live: Live):
     assert all(("Not " in t or "Only " in t or "Could not" in t) for t in said), said
     assert any(c.method == "chat.postMessage" and c.params.get("channel") == OUTSIDER for c in live.fake.calls)
     assert refusals(live) == attempts
-    kinds = {row for row in _refused_kinds(live)}
+    kinds = set(_refused_kinds(live))
     assert {"Start", "Cancel", "Reload", "StandupPause", "StandupSkip", "Approve", "RetryNow", "Skip", "Abort",
             "Decide", "Answer", "Reject", "TakeOver", "Reassign"} <= kinds, kinds
     # Nothing else happened: the runs are as they were, no message went to their threads.

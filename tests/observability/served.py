@@ -14,8 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.observability.logs import configure_logging
 from bot.runtime import Runtime
 from bot.settings import Settings
-from tests.slack.live import running_app
 from tests.polling import wait_for  # noqa: F401 (the tests here import it from this module)
+from tests.slack.live import running_app
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

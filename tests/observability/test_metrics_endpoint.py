@@ -13,8 +13,8 @@ from bot.slack.blocks.outbox import render_outbox
 from bot.slack.client import make_client
 from bot.slack.messenger import Messenger
 from tests.fakeslack import FakeSlack
-from tests.slack.live import slack_settings
 from tests.observability.served import app_with_metrics, scrape, value, wait_for
+from tests.slack.live import slack_settings
 from tests.slack.signed import event, slash_command
 
 WORKFLOW = """

@@ -28,9 +28,9 @@ from bot.slack.messenger import Messenger
 from bot.slack.web import wsgi_app
 from bot.store.models import Run
 from tests.fakeslack import FakeSlack
+from tests.polling import wait_for
 from tests.slack.live import serve_wsgi
 from tests.slack.signed import SIGNING_SECRET
-from tests.polling import wait_for
 
 
 @dataclass

@@ -102,11 +102,11 @@ def in_step(on: Stage, subjects: list[tuple[str, str | None]], sends: list[Send]
     all had the same single effect."""
     before = [effects(on, run, actor) for run, actor in subjects]
     inbound = on.scalar("select count(*) from inbound_events")
-    for deliver, send in zip((once, four_in_a_row, four_at_once), sends):
+    for deliver, send in zip((once, four_in_a_row, four_at_once), sends, strict=True):
         deliver(send)
     on.settle()
     after = [effects(on, run, actor) for run, actor in subjects]
-    changes = [(b2[0] - b1[0], b2[1] - b1[1], b2[2] - b1[2]) for b1, b2 in zip(before, after)]
+    changes = [(b2[0] - b1[0], b2[1] - b1[1], b2[2] - b1[2]) for b1, b2 in zip(before, after, strict=True)]
     assert changes[0][0] == 1 and changes[0][2], changes  # A: one transition, audited
     assert changes[1] == changes[0] and changes[2] == changes[0], changes
     assert on.scalar("select count(*) from inbound_events") - inbound == len(subjects)

@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.runtime import build_runtime
 from bot.processes import clock as process
+from bot.runtime import build_runtime
 from bot.scheduling.clock import STOP_GRACE_SECONDS, Clock
 from bot.settings import Settings
 from tests import polling

@@ -10,8 +10,8 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from bot.runtime import build_runtime
 from bot.processes import people_refresh
+from bot.runtime import build_runtime
 from bot.settings import Settings
 from tests.fakeslack import FakeSlack
 from tests.polling import wait_for

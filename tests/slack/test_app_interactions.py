@@ -13,9 +13,9 @@ from sqlalchemy import text
 from bot.engine import events as ev
 from bot.slack.blocks import actions as a
 from tests.fakeslack import FakeSlack
+from tests.polling import wait_for
 from tests.slack.live import running_app, slack_settings
 from tests.slack.signed import event, post, slash_command
-from tests.polling import wait_for
 
 WORKFLOW = """
 id: review

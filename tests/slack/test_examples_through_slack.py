@@ -4,11 +4,10 @@ through the app over signed HTTP: buttons, generated forms, decisions, stand-up 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import json
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -19,9 +18,9 @@ from bot.slack.blocks import forms
 from tests.fakeslack import FakeSlack
 from tests.harness import GROUPS
 from tests.slack.live import clock_from, running_app, slack_settings
+from tests.slack.signed import slash_command
 from tests.slack.test_app_interactions import click, submit
 from tests.slack.test_blocks import fake_state_from
-from tests.slack.signed import slash_command
 
 AUTOMATED = {
     "seo": {"slug": "a-title", "meta_description": "m", "keywords": ["k"]},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from datetime import UTC, datetime
@@ -10,9 +11,9 @@ import pytest
 from sqlalchemy import text, update
 
 from bot.engine import events as ev
+from bot.settings import Settings
 from bot.slack.client import make_client
 from bot.slack.messenger import OUTBOX, Messenger
-from bot.settings import Settings
 from tests.fakeslack import FakeSlack
 from tests.harness import Harness
 
@@ -82,13 +83,13 @@ def test_per_channel_rate_and_order_are_kept_under_429(env):
     drain(h, 30)
     posts = [c for c in h.fake.calls_to("chat.postMessage") if c.status == 200]
     times = [c.at for c in posts]
-    assert all(b - a >= 0.9 for a, b in zip(times, times[1:]))  # about one per second in the channel
+    assert all(b - a >= 0.9 for a, b in itertools.pairwise(times))  # about one per second in the channel
     assert h.fake.ratelimited_count > 0
     channel = h.fake.channel_id("#work")
     texts = [m["text"] for m in h.fake.messages(channel)]  # headers were edited after posting
     assert texts == ["header:", "ask: First 0", "header:", "ask: First 1", "header:", "ask: First 2"]
     assert h.count("select count(*) from runs where thread_ts is not null") == len(runs)
-    assert len(posts) == len(set(c.params["metadata"]["event_payload"]["key"] for c in posts))  # none doubled
+    assert len(posts) == len({c.params["metadata"]["event_payload"]["key"] for c in posts})  # none doubled
 
 
 def test_server_errors_are_retried_and_refusals_kept_for_people(env):

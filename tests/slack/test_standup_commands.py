@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text as sql
+
 from bot.runtime import build_runtime
 from bot.scheduling.clock import Clock
 from bot.settings import Settings
-from sqlalchemy import text as sql
-
 from bot.slack.app import usecases_of
 from bot.slack.commands import answer
 from bot.slack.commands.parse import parse_command

@@ -12,8 +12,8 @@ from sqlalchemy import select, text
 
 from bot.runtime import build_runtime
 from bot.settings import Settings
-from bot.store.models import AuditEvent
 from bot.slack.app import usecases_of
+from bot.store.models import AuditEvent
 from bot.usecases.results import AwaySet, Back, Ignored, Refused
 from tests.fakeslack import FakeSlack
 from tests.polling import wait_for

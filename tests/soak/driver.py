@@ -20,9 +20,10 @@ import json
 import time
 import urllib.parse
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from random import Random
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import Engine, text
 

@@ -25,7 +25,14 @@ from sqlalchemy.pool import NullPool
 from bot.store.db import make_engine
 from bot.store.migrate import upgrade
 from tests.fakeslack import FakeSlack
-from tests.soak.checks import Findings, check_effects, check_messages, check_runs, check_steps, read_ledger
+from tests.soak.checks import (
+    Findings,
+    check_effects,
+    check_messages,
+    check_runs,
+    check_steps,
+    read_ledger,
+)
 from tests.soak.driver import LOST, LOST_FORM, Driver, read_runs
 from tests.soak.process import ServeProcess
 
