@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from bot.automations.secrets import MASK
 from bot.definitions.templates import authored_secret
 from bot.engine import events as ev
 from bot.engine.journal import DISPATCH, MARKED_PARAMS, TIMERS
@@ -112,7 +113,9 @@ def test_the_author_s_reference_is_resolved_and_a_typed_one_is_handed_over_as_te
     assert run_claimed(h) == 1
     call = h.state("runtyped").steps["call"]
     assert call.status.value == "completed", call.error
-    assert call.outputs == {"seen": [SECRET, f"Bearer {SECRET} for {TYPED}", TYPED, f"see {TYPED}", TYPED]}
+    # The function got the value (it echoed it back, masked before the outputs were stored);
+    # every typed reference reached it as text.
+    assert call.outputs == {"seen": [MASK, f"Bearer {MASK} for {TYPED}", TYPED, f"see {TYPED}", TYPED]}
 
 
 def test_a_dispatch_written_before_references_were_marked_still_runs(h):
@@ -127,7 +130,7 @@ def test_a_dispatch_written_before_references_were_marked_still_runs(h):
     assert call.status.value == "completed", call.error
     # Such a row cannot tell a typed reference from a written one (that release could not
     # either): every reference in it runs as that release would have run it.
-    assert call.outputs == {"seen": [SECRET, f"Bearer {SECRET} for Launch", "Launch", "plain", SECRET]}
+    assert call.outputs == {"seen": [MASK, f"Bearer {MASK} for Launch", "Launch", "plain", MASK]}
 
 
 def test_a_secret_that_is_not_set_escalates_naming_it_and_no_value_is_stored(h, monkeypatch):
