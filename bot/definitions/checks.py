@@ -6,6 +6,7 @@ a workflow that already has the right shape and report every problem, positioned
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,6 +54,7 @@ class WorkflowChecker:
         self.check_phases()
         self.check_flow()
         self.check_templates()
+        self.check_http_hosts()
         self.check_start_times()
         self.check_diagnostics()
         return sorted(set(self.problems))
@@ -253,6 +255,42 @@ class WorkflowChecker:
             if attrs[2] not in fields:
                 self.report(path, "E209", f"step `{step_id}` has no output `{attrs[2]}`{did_you_mean(attrs[2], fields)}")
 
+    # --- where http steps call ----------------------------------------------------------------
+    def check_http_hosts(self) -> None:
+        """A templated host lets data choose where the server sends a request: a warning, and
+        an error when people type that data (the egress check at run time still applies)."""
+        for index, step in enumerate(self.workflow.steps):
+            if not isinstance(step, AutomationStep) or step.http is None:
+                continue
+            parts = host_templates(step.http.url)  # a syntax error in them is reported above
+            typed = next((u for part in parts for u in parse(part)[0] if self._typed_by_a_person(u)), None)
+            path: Path = ("steps", index, "http", "url")
+            if typed is not None:
+                name = ".".join((typed.root, *typed.attributes))
+                self.report(path, "E210", f"the host of this url comes from `{name}`, which a person types: "
+                            "whoever types it could aim the server at any address, the bot's own network included. "
+                            "Write the host out and keep what people type in the path or query (or offer an `enum`)")
+            elif parts:
+                self.report(path, "W202", f"the host of this url is a template (`{parts[0]}`): where the request "
+                            "goes is decided at run time; write the host out if you can (internal hosts go under "
+                            "`egress.allow`)")
+
+    def _typed_by_a_person(self, use: Any) -> bool:
+        """Whether a name can hold free text a person entered: a run input, or the answer of a
+        step people do. An `enum` field holds only what the author listed."""
+        attrs = use.attributes
+        if use.root == "inputs":
+            spec = self.workflow.inputs.get(attrs[0]) if attrs else None
+        elif use.root != "steps" or (attrs and attrs[0] not in self.step_ids) or attrs[1:2] not in ((), ("outputs",)):
+            return False
+        elif not attrs:
+            return True
+        elif (step := self.workflow.step(attrs[0])).family != "orchestral":
+            return False
+        else:
+            spec = (getattr(step, "outputs", None) or {}).get(attrs[2]) if len(attrs) > 2 else None
+        return spec is None or spec.type != "enum"
+
     def check_start_times(self) -> None:
         for index, step in enumerate(self.workflow.steps):
             at = getattr(step, "at", None)
@@ -284,6 +322,25 @@ def output_names(step: Any) -> list[str]:
         return [q.id for q in step.questions]
     fields: dict[str, FieldSpec] = getattr(step, "outputs", {}) or {}
     return list(fields)
+
+
+_TEMPLATE_PART = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+
+
+def host_templates(url: str) -> list[str]:
+    """The templates in `url` that can change the host it calls: those before the end of the
+    host, which is the first `/`, `?` or `#` written (not rendered) after the `://`. A value
+    rendered there can hold `@`, `/` or `#` and so move the host anywhere."""
+    text = SECRET_REF.sub("secret", url)  # the author's secrets are not data
+    parts = list(_TEMPLATE_PART.finditer(text))
+
+    def written(pos: int) -> bool:
+        return not any(part.start() <= pos < part.end() for part in parts)
+
+    scheme = text.find("://")
+    start = scheme + 3 if scheme >= 0 and written(scheme) else 0
+    end = next((i for i in range(start, len(text)) if text[i] in "/?#" and written(i)), len(text))
+    return [part.group(0) for part in parts if part.start() < end]
 
 
 def _walk_strings(value: Any, path: Path) -> Iterator[tuple[Path, str]]:

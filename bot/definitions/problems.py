@@ -52,7 +52,9 @@ CODES: dict[str, str] = {
     "E207": "a loop with no way out: the run could never end",
     "E208": "a secret is used where its value would be shown to people",
     "E209": "reference to an input or output field that does not exist",
+    "E210": "an `http:` url takes its host from what a person types (a run input or a person step's answer)",
     "W201": "a step can never be reached",
+    "W202": "an `http:` url's host is a template, so data decides where the request goes",
     # Templates and conditions.
     "E301": "template or condition syntax error",
     "E302": "unknown name in a template or condition",

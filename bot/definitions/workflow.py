@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+import ipaddress
+import re
+from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from bot.definitions.fields import FieldMap
 from bot.definitions.steps import Step, Strict
@@ -52,6 +55,40 @@ class Webhook(Strict):
     secret: SecretRef = Field(description="`${{ secrets.NAME }}`: requests must be signed with it.")
 
 
+_HOST_NAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$")
+
+
+def _egress_target(value: str) -> str:
+    # Read as the http runner's egress check reads it: an address or network first, else a
+    # host name. A url here would match nothing at run time, so it is refused now.
+    text = value.strip()
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        if not _HOST_NAME.match(text) or len(text) > 253:
+            raise PydanticCustomError(
+                "egress_target",
+                "`{value}` is not a host name, an address or a network (such as `cms.internal`, "
+                "`10.0.0.5` or `10.0.0.0/8`): write no scheme, port or path",
+                {"value": value},
+            ) from None
+    return text
+
+
+EgressTarget = Annotated[str, AfterValidator(_egress_target)]
+
+
+class Egress(Strict):
+    """Where the workflow's `http:` steps may connect besides public addresses."""
+
+    allow: list[EgressTarget] = Field(
+        default_factory=list,
+        description="Host names (as the url writes them), addresses or CIDR networks that `http:` steps "
+        "may reach although they are private, loopback or link-local. A cloud metadata address must be "
+        "named itself: no network allows it.",
+    )
+
+
 class Triggers(Strict):
     """What starts a run (`on:`, as in GitHub Actions)."""
 
@@ -77,6 +114,7 @@ class Workflow(Strict):
     permissions: Permissions = Field(default_factory=Permissions)
     inputs: FieldMap = Field(default_factory=dict, description="Typed fields asked when a run starts.")
     on: Triggers = Field(default_factory=Triggers)
+    egress: Egress = Field(default_factory=Egress)
     steps: list[Step] = Field(min_length=1)
 
     @model_validator(mode="before")
