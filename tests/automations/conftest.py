@@ -23,6 +23,10 @@ from bot.automations.egress import EgressPolicy
 from bot.definitions.steps import AutomationStep
 from bot.engine.context import render_value
 from bot.engine.effects import RunAutomation
+from bot.scheduling.worker import AutomationWorker
+from bot.slack.blocks.outbox import render_outbox
+from bot.slack.client import make_client
+from bot.slack.messenger import Messenger
 
 RUN_ID = "r7kq2m9x"
 # The local test server listens on loopback, which `http:` steps may not reach by default:
@@ -129,6 +133,29 @@ def request_for(
         context or {},
     )
     return RunAutomation(step.id, attempt, try_number, f"{run_id}:{step.id}:{attempt}", params)
+
+
+def run_automations(live: Any) -> int:
+    """What the clock does for a `tests.hostile.conftest.Live` app: claim what the engine asks
+    for and run it with the real runners, until nothing is left; how many ran."""
+    worker = AutomationWorker(live.runtime.service, live.runtime.versions, str(live.folder), max_workers=1)
+    ran = 0
+    try:
+        while claimed := live.runtime.service.claim_dispatches(live.runtime.service.clock()):
+            for dispatch in claimed:
+                worker.run(dispatch)
+                ran += 1
+    finally:
+        worker.shutdown()
+    return ran
+
+
+def deliver_outbox(live: Any) -> None:
+    """Send what the app wrote to its outbox to the fake Slack, as the messenger does."""
+    messenger = Messenger(live.runtime.engine, make_client(live.runtime.settings), live.runtime.versions,
+                          render=render_outbox, rate=1000, burst=1000)
+    for _ in range(20):
+        messenger.deliver_due()
 
 
 def base_environ(**extra: str) -> dict[str, str]:

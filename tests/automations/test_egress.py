@@ -19,7 +19,14 @@ import pytest
 from bot.automations.egress import EgressPolicy, EgressRefused, classify, system_resolver
 from bot.automations.runner import run_automation
 from bot.settings import get_settings
-from tests.automations.conftest import Server, automation, request_for
+from tests.automations.conftest import (
+    Server,
+    automation,
+    deliver_outbox,
+    request_for,
+    run_automations,
+)
+from tests.hostile.conftest import serve
 
 METADATA_URL = "http://169.254.169.254/latest/meta-data/iam/security-credentials/"
 
@@ -280,3 +287,45 @@ def test_https_sends_the_host_in_sni_and_checks_its_certificate(tls_server):
     assert outcome.outputs == {"host": f"cms.test:{port}"} and asked == ["cms.test"]
     wrong = fetch(f"https://other.test:{port}/", policy)  # the certificate is not for this name
     assert not wrong.ok and "certificate" in wrong.error.lower()
+
+
+# -- through the real app: a refusal is a failure like any other, and it escalates at once --------
+
+STEALING_WORKFLOW = """\
+id: stealing
+name: Stealing
+channel: "#work"
+escalation_channel: "#ops"
+roles:
+  team: [U01ANN]
+  leads: [U04LEAD]
+permissions:
+  start: [team]
+  take_over: [leads]
+steps:
+  - id: steal
+    http:
+      method: GET
+      url: "http://169.254.169.254/latest/meta-data/iam/security-credentials/"
+    retry: {attempts: 3}
+  - id: wrap_up
+    ask: starter
+    outputs: {done: boolean}
+"""
+
+
+def test_a_refused_request_escalates_without_retrying_and_people_read_why(migrated_db_url: str, tmp_path: Path):
+    folder = tmp_path / "workflows"
+    folder.mkdir()
+    (folder / "stealing.yaml").write_text(STEALING_WORKFLOW)
+    with serve(migrated_db_url, folder) as live:
+        run_id = live.start("stealing")
+        assert run_automations(live) == 1  # one try: another could not help
+        steal = live.state(run_id).steps["steal"]
+        assert (steal.status.value, steal.tries) == ("escalated", 1)
+        assert steal.error == ("refused: 169.254.169.254 is the cloud metadata address; "
+                               "allow it by naming it in egress.allow (HTTP_ALLOW_PRIVATE does not cover it)")
+        deliver_outbox(live)
+        to_ops = [call.params for call in live.fake.calls
+                  if call.method == "chat.postMessage" and call.params.get("channel") == "#ops"]
+        assert to_ops and "is the cloud metadata address" in json.dumps(to_ops)

@@ -14,18 +14,16 @@ from sqlalchemy import text
 
 from bot.automations.runner import ERROR_CHARS, run_automation
 from bot.automations.secrets import MASK
-from bot.scheduling.worker import AutomationWorker
 from bot.settings import get_settings
-from bot.slack.blocks.outbox import render_outbox
-from bot.slack.client import make_client
-from bot.slack.messenger import Messenger
 from tests.automations.conftest import (
     LOCAL_EGRESS,
     Server,
     Workflows,
     automation,
     base_environ,
+    deliver_outbox,
     request_for,
+    run_automations,
 )
 from tests.hostile.conftest import Live, serve
 
@@ -163,20 +161,6 @@ def echo_app(migrated_db_url: str, tmp_path: Path, http_server: Server, monkeypa
         get_settings.cache_clear()
 
 
-def run_automations(live: Live) -> int:
-    """What the clock does: claim what the engine asks for and run it with the real runners."""
-    worker = AutomationWorker(live.runtime.service, live.runtime.versions, str(live.folder), max_workers=1)
-    ran = 0
-    try:
-        while claimed := live.runtime.service.claim_dispatches(live.runtime.service.clock()):
-            for dispatch in claimed:
-                worker.run(dispatch)
-                ran += 1
-    finally:
-        worker.shutdown()
-    return ran
-
-
 def every_row(live: Live) -> str:
     """Every table the app writes, as text."""
     dump = []
@@ -203,10 +187,7 @@ def test_a_secret_echoed_by_an_endpoint_never_reaches_the_database_the_outbox_or
     assert f"Bearer {MASK}" in every_row(live)  # the rows are there, masked
     assert SECRET not in every_row(live)
 
-    messenger = Messenger(live.runtime.engine, make_client(live.runtime.settings), live.runtime.versions,
-                          render=render_outbox, rate=1000, burst=1000)
-    for _ in range(20):
-        messenger.deliver_due()
+    deliver_outbox(live)
     posted = json.dumps([call.params for call in live.fake.calls])
     assert f"The endpoint said Bearer {MASK} / {MASK}" in posted and "denied for Bearer" in posted
     assert SECRET not in posted
