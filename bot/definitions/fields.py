@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AnyHttpUrl,
@@ -29,7 +29,7 @@ FieldType = Literal[
     "enum", "user", "channel", "url", "list",
 ]
 ItemType = Literal["string", "number", "integer", "date", "enum", "user", "channel", "url"]
-FIELD_TYPES: tuple[str, ...] = FieldType.__args__  # type: ignore[attr-defined]
+FIELD_TYPES: tuple[str, ...] = get_args(FieldType)
 
 
 class FieldSpec(BaseModel):

@@ -92,10 +92,11 @@ def current_phase(workflow: Workflow, state: RunState) -> str | None:
     for step in workflow.steps:
         if state.steps[step.id].active:
             return workflow.phase_of(step.id)
-    finished = [s for s in workflow.steps if state.steps[s.id].finished_at is not None]
+    finished = [(at, s.id) for s in workflow.steps
+                if (at := state.steps[s.id].finished_at) is not None]
     if finished:
-        latest = max(finished, key=lambda s: state.steps[s.id].finished_at)  # type: ignore[arg-type, return-value]
-        return workflow.phase_of(latest.id)
+        _, latest = max(finished, key=lambda pair: pair[0])
+        return workflow.phase_of(latest)
     return workflow.phases[0]
 
 
