@@ -230,9 +230,8 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Migrate the database to REVISION (default: the newest)."""
-    from bot.store.migrate import upgrade
-
     from bot.preflight import parse_database_url
+    from bot.store.migrate import upgrade
 
     url = get_settings().database_url
     started(lambda: parse_database_url(url))

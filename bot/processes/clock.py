@@ -14,10 +14,10 @@ import time
 
 from bot.observability.logs import configure_logging
 from bot.observability.metrics import serve_metrics
+from bot.processes.people_refresh import start_people_refresh
 from bot.runtime import Runtime, build_runtime
 from bot.scheduling.clock import STOP_GRACE_SECONDS, Clock
 from bot.scheduling.leader import Leadership
-from bot.processes.people_refresh import start_people_refresh
 from bot.settings import Settings
 
 log = logging.getLogger("conductor.clock")

@@ -22,8 +22,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot import preflight
 from bot.observability.logs import configure_logging
-from bot.runtime import build_runtime
 from bot.processes.clock import lead
+from bot.runtime import build_runtime
 from bot.settings import Settings
 from bot.slack.app import build_app, usecases_of
 from bot.slack.client import make_client

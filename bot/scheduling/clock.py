@@ -23,6 +23,7 @@ rows, and the next clock recovers an automation that was running.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -211,10 +212,8 @@ class Clock:
         one-off scheduler job: replacing one while it runs can break APScheduler's loop.)"""
         if self.closing.is_set() or not self.scheduler.running:
             return
-        try:
+        with contextlib.suppress(RuntimeError):  # closed meanwhile
             self.worker.pool.submit(self.dispatch)
-        except RuntimeError:  # closed meanwhile
-            pass
 
     def dispatch(self) -> None:
         """Claim the automations due and queue them on the worker (nothing once closing)."""
