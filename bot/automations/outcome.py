@@ -3,7 +3,8 @@
 `ok` with `outputs` (still to be checked against the step's declared outputs by the engine),
 or a failure: a message people can read (`error`, no traceback), whether another try may
 help (`retryable`), and the end of what the automation printed or answered (`output_tail`).
-Runners redact secrets from `error` and `output_tail` before they build an outcome. An outcome
+Runners redact secrets from `error` and `output_tail` before they cut them, and `run_automation`
+masks every outcome once more, outputs included, before it leaves the runner. An outcome
 holds no NUL character: PostgreSQL cannot store one, and in outputs (which later templates
 see) one could pass for the mark of an authored secret reference.
 """
