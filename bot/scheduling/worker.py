@@ -49,6 +49,7 @@ class AutomationWorker:
             self.after()
 
     def _run(self, dispatch: Dispatch) -> None:
+        from bot.automations.egress import EgressPolicy
         from bot.automations.runner import run_automation
 
         request = dispatch.request
@@ -63,7 +64,8 @@ class AutomationWorker:
             started = time.perf_counter()
             outcome = run_automation(step, request, workflows_dir=self.workflows_dir,
                                      run_inputs=dispatch.inputs, earlier_outputs=dispatch.outputs,
-                                     run_id=dispatch.run_id)
+                                     run_id=dispatch.run_id,
+                                     egress=EgressPolicy(allow=tuple(workflow.egress.allow)))
             observe_automation(workflow.id, automation_kind(step), outcome.ok, time.perf_counter() - started)
             if outcome.ok:
                 event: ev.Event = ev.AutomationSucceeded(request.step_id, request.attempt, request.try_number, outcome.outputs)
