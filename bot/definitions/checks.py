@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from bot.definitions.check_commands import check_run_commands
 from bot.definitions.fields import FieldSpec
 from bot.definitions.flow import FlowGraph, build_flow
 from bot.definitions.four_questions import recommend
@@ -55,6 +56,7 @@ class WorkflowChecker:
         self.check_flow()
         self.check_templates()
         self.check_http_hosts()
+        check_run_commands(self)
         self.check_start_times()
         self.check_diagnostics()
         return sorted(set(self.problems))
@@ -391,8 +393,6 @@ def _step_texts(step: Any, base: Path) -> Iterator[tuple[Path, str, bool, bool]]
 
 
 def _is_time(text: str) -> bool:
-    import re
-
     return bool(re.match(TIME_PATTERN, text.strip()))
 
 

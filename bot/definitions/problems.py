@@ -53,8 +53,11 @@ CODES: dict[str, str] = {
     "E208": "a secret is used where its value would be shown to people",
     "E209": "reference to an input or output field that does not exist",
     "E210": "an `http:` url takes its host from what a person types (a run input or a person step's answer)",
+    "E211": "a `run:` program (its first argument) is a template: name the program literally",
+    "E212": "a `run:` argument starts with a template whose value a person types, so it could be read as an option",
     "W201": "a step can never be reached",
     "W202": "an `http:` url's host is a template, so data decides where the request goes",
+    "W203": "a `run:` argument starts with a template, so its value could start with `-` and be read as an option",
     # Templates and conditions.
     "E301": "template or condition syntax error",
     "E302": "unknown name in a template or condition",
