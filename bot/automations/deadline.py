@@ -4,8 +4,11 @@ Python cannot stop a thread from outside. A call that overruns keeps running in 
 thread until it returns on its own; its result is then dropped here and never reported. The
 engine on its side ignores results of tries older than the current one (it guards automation
 results by try number), so a late answer could not change a run even if it were delivered.
-Automations with side effects should pass their idempotency key on, so that the abandoned
-try and the next one have the effect once.
+
+Because the abandoned work goes on, the HTTP runner's exchange, which uses it, may still
+reach the server after its timeout: that is what the idempotency key it sends is for. Python
+automations do not run here any more: each try runs in a child process that is killed at its
+timeout (`python_runner`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,16 @@
-"""`uses: package.module:function`: call a Python function of the workflows folder.
+"""`uses: package.module:function`: call a Python function of the workflows folder, each try
+in a child process of its own.
 
-The workflows folder is put on `sys.path` (`workflows_on_path`), so `automations.blog:fn`
-imports `<workflows>/automations/blog.py`. The function is called with one
-`AutomationContext` and must return a mapping of outputs.
+The child (`bot.automations.child`) imports the function and calls it with one
+`AutomationContext`; it must return a mapping of outputs (JSON data: dates and times come
+back as ISO text). The child has the bot's interpreter, environment, working directory and
+import path, with one difference:
+
+**The workflows folder goes last on the path.** `automations.blog:fn` imports
+`<workflows>/automations/blog.py`, but a module of the workflows folder cannot replace an
+installed one: `holidays.py` there does not shadow the `holidays` library (name a workflows
+package so that no installed package has its name). The bot's own `sys.path` is never
+changed. Each try imports the module afresh, so an edited automation is used by the next try.
 
 How a call ends:
 
@@ -13,90 +21,50 @@ How a call ends:
   traceback go to `output_tail`, never into the error text;
 - the module cannot be imported, or has no such function: a failure that is not retried;
 - no answer within the timeout: a retryable failure `timed out after ...`, returned on time.
-  The call runs in a worker thread, which is abandoned then (Python cannot stop a thread):
-  it may still finish later, but its result is dropped, and the engine ignores results of
-  tries older than the current one anyway. Pass `ctx.idempotency_key` to external systems
-  so that the abandoned try and the next one have one effect.
+  The child's whole process group is killed (SIGKILL) then, so the try has no effect after
+  its timeout: nothing it was doing goes on while the next try runs. (Processes it started in
+  a session of their own are out of reach, as for commands.)
+- the child dies without answering: a retryable failure.
 
-Lines the function logs through `ctx.logger` (at levels the bot's logging configuration
-lets through) are kept for `output_tail`. Secrets are masked in every error and tail returned.
+Lines logged in the child are logged again in the bot (at the levels its configuration lets
+through); those of `ctx.logger`, and whatever the function printed, are kept for
+`output_tail`. Secrets are masked in every error and tail returned.
+
+Cost: a child is started ahead of need (one waits, idle, for the next try), so a try pays for
+sending the request, importing the module and a process exit, not for an interpreter's start
+(`python -m tests.benchmarks` measures it). A waiting child is used only while the bot's
+environment, working directory and path are those it was started with; it exits when the bot
+does (its stdin closes).
 """
 
 from __future__ import annotations
 
-import importlib
+import contextlib
+import json
 import logging
 import os
+import signal
+import subprocess
 import sys
 import threading
-import traceback
-from collections.abc import Callable, Mapping
-from typing import Any
+import time
+from dataclasses import dataclass, field
+from typing import IO, Any
 
-from bot.automations.context import AutomationContext, AutomationError
-from bot.automations.deadline import call_with_deadline, describe_error
+from bot.automations.child import LoadError, jsonable, load_callable
+from bot.automations.context import AutomationContext
 from bot.automations.outcome import RunOutcome, describe_seconds, tail
 from bot.automations.secrets import Redactor
 
-_PATH_LOCK = threading.Lock()
-TRACEBACK_LINES = 12
+# `-I`: no user site, no PYTHON* variables, and neither the working directory nor a script's
+# folder prepended to the path; the path is then set to the bot's, from the first argument.
+BOOTSTRAP = ("import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
+             "from bot.automations.child import main; main()")
+EXIT_WAIT_SECONDS = 0.5  # after the answer, for the child to exit on its own
+STDERR_CAP = 64 * 1024
+LOG_LINES = 200
 
-
-def workflows_on_path(folder: str | os.PathLike[str]) -> str:
-    """Put the workflows folder first on `sys.path` (once) so its packages import; idempotent.
-
-    Returns the absolute folder. The folder stays on the path: the bot imports from it for
-    as long as it runs.
-    """
-    absolute = os.path.realpath(os.fspath(folder))
-    with _PATH_LOCK:
-        if not any(_same_folder(entry, absolute) for entry in sys.path):
-            sys.path.insert(0, absolute)
-            importlib.invalidate_caches()
-    return absolute
-
-
-def _same_folder(entry: str, absolute: str) -> bool:
-    try:
-        return os.path.realpath(entry or os.curdir) == absolute
-    except (TypeError, ValueError):
-        return False
-
-
-class LoadError(AutomationError):
-    """The callable named by `uses` cannot be found; another try cannot help."""
-
-    def __init__(self, message: str, *, detail: str = ""):
-        super().__init__(message, retryable=False)
-        self.detail = detail
-
-
-def load_callable(uses: str) -> Callable[[AutomationContext], Any]:
-    """Import `package.module:function`; raises `LoadError` with a readable message."""
-    module_name, sep, function_name = uses.partition(":")
-    if not sep or not module_name or not function_name:
-        raise LoadError(f"`{uses}` is not a callable reference: write `package.module:function`")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        missing = exc.name or module_name
-        if module_name == missing or module_name.startswith(missing + "."):
-            raise LoadError(
-                f"cannot import `{module_name}` for `uses: {uses}`: there is no module `{missing}` "
-                "in the workflows folder or the installed packages"
-            ) from None
-        raise LoadError(
-            f"cannot import `{module_name}`: it needs the module `{missing}`, which is not installed",
-            detail=_traceback_tail(exc),
-        ) from None
-    except Exception as exc:  # noqa: BLE001 - the module's own code failed while importing
-        raise LoadError(f"cannot import `{module_name}`: {describe_error(exc)}", detail=_traceback_tail(exc)) from None
-    function = getattr(module, function_name, None)
-    if function is None:
-        raise LoadError(f"module `{module_name}` has no function `{function_name}`")
-    if not callable(function):
-        raise LoadError(f"`{uses}` is not a function (it is a `{type(function).__name__}` value)")
-    return function
+__all__ = ["LoadError", "load_callable", "run_python", "shutdown_children"]
 
 
 def run_python(
@@ -105,87 +73,224 @@ def run_python(
     *,
     timeout: float,
     redactor: Redactor | None = None,
+    workflows_dir: str | os.PathLike[str] | None = None,
 ) -> RunOutcome:
-    """Call the function named by `uses` with `context`; never raises for the function's faults.
+    """Call the function named by `uses` with `context` in a child process; never raises for
+    the function's faults.
 
     `context.params` must already hold resolved secrets; `redactor` masks them in what is
-    returned. The caller puts the workflows folder on the path first (`workflows_on_path`).
+    returned. `workflows_dir` is appended to the child's import path.
     """
     redact = redactor or Redactor()
-    logs = _LogTail()
-    context.logger.addHandler(logs)
+    request = {
+        "uses": uses,
+        "workflows_dir": os.path.realpath(os.fspath(workflows_dir)) if workflows_dir is not None else None,
+        "logger": context.logger.name,
+        "context": {"run_id": context.run_id, "step_id": context.step_id, "attempt": context.attempt,
+                    "idempotency_key": context.idempotency_key, "inputs": context.inputs,
+                    "steps": context.steps, "params": context.params},
+    }
+    data = (json.dumps(request, default=_request_default) + "\n").encode()
     try:
-        finished = call_with_deadline(lambda: load_callable(uses)(context), timeout, name=context.step_id)
+        child = _POOL.take()
+    except OSError as exc:
+        return RunOutcome.failure(f"cannot start a process for `{uses}`: {exc.strerror or exc}", retryable=True)
+    try:
+        finished = child.serve(data, timeout, context.logger, redact)
     finally:
-        context.logger.removeHandler(logs)
-    logged = logs.text()
-
-    if finished is None:
+        child.stop()
+    logged = _join("\n".join(child.lines), child.stderr_text())
+    if not finished:
         return RunOutcome.failure(
-            f"timed out after {describe_seconds(timeout)} (`{uses}` did not return)",
+            f"timed out after {describe_seconds(timeout)} (`{uses}` did not return; its process was stopped)",
             retryable=True, output_tail=tail(redact(logged)),
         )
-    exc = finished.error
-    if exc is None:
-        return _outputs(uses, finished.value, redact, logged)
-    if isinstance(exc, LoadError):
-        return RunOutcome.failure(redact(str(exc)), retryable=False, output_tail=tail(redact(_join(logged, exc.detail))))
-    if isinstance(exc, AutomationError):
-        message = str(exc).strip() or f"`{uses}` failed"
-        return RunOutcome.failure(redact(message), retryable=exc.retryable, output_tail=tail(redact(logged)))
+    answer = child.answer
+    if answer is None:
+        code = child.proc.returncode
+        how = f"was killed by {_signal_name(-code)}" if code is not None and code < 0 else f"exited with code {code}"
+        return RunOutcome.failure(f"the process of `{uses}` {how} without an answer", retryable=True,
+                                  output_tail=tail(redact(logged)))
+    if answer.get("ok"):
+        return RunOutcome.success(dict(answer.get("outputs") or {}), output_tail=tail(redact(logged)))
     return RunOutcome.failure(
-        redact(describe_error(exc)), retryable=True, output_tail=tail(redact(_join(logged, _traceback_tail(exc)))),
+        redact(str(answer.get("error") or f"`{uses}` failed")), retryable=bool(answer.get("retryable", True)),
+        output_tail=tail(redact(_join(logged, str(answer.get("detail") or "")))),
     )
 
 
-def _outputs(uses: str, value: Any, redact: Redactor, logged: str) -> RunOutcome:
-    if not isinstance(value, Mapping):
-        return RunOutcome.failure(
-            f"`{uses}` returned {_kind(value)}, not a mapping of outputs",
-            retryable=False, output_tail=tail(redact(logged)),
-        )
-    bad_keys = [key for key in value if not isinstance(key, str)]
-    if bad_keys:
-        return RunOutcome.failure(
-            f"`{uses}` returned outputs whose names are not text: {', '.join(redact(repr(k)) for k in bad_keys[:5])}",
-            retryable=False, output_tail=tail(redact(logged)),
-        )
-    return RunOutcome.success(dict(value), output_tail=tail(redact(logged)))
+def _request_default(value: Any) -> Any:
+    try:
+        return jsonable(value)
+    except TypeError:
+        return str(value)
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing (None)"
-    if hasattr(value, "__await__"):
-        return "a coroutine (automations are plain functions, not `async def`)"
-    return f"a {type(value).__name__}"
-
-
-def _traceback_tail(exc: BaseException) -> str:
-    lines = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).splitlines()
-    return "\n".join(lines[-TRACEBACK_LINES:])
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _join(*parts: str) -> str:
-    return "\n".join(part for part in parts if part)
+    return "\n".join(part.rstrip() for part in parts if part and part.strip())
 
 
-class _LogTail(logging.Handler):
-    """Keeps the last lines an automation logs while it runs."""
+@dataclass
+class _Child:
+    """One started child: its process, and the threads that read what it writes."""
 
-    def __init__(self, keep: int = 200):
-        super().__init__(level=logging.DEBUG)
-        self._keep = keep
-        self._lines: list[str] = []
+    proc: subprocess.Popen[bytes]
+    key: tuple[Any, ...]
+    lines: list[str] = field(default_factory=list)  # `LEVEL message` of ctx.logger
+    answer: dict[str, Any] | None = None
+    _stderr: bytearray = field(default_factory=bytearray)
+    _readers: list[threading.Thread] = field(default_factory=list)
 
-    def emit(self, record: logging.LogRecord) -> None:
+    def start_readers(self) -> None:
+        # stderr is drained from the start, so a child that writes a lot never blocks on it.
+        thread = threading.Thread(target=self._drain, args=(self.proc.stderr,), daemon=True,
+                                  name="conductor-python-stderr")
+        thread.start()
+        self._readers.append(thread)
+
+    def serve(self, data: bytes, timeout: float, logger: logging.Logger, redact: Redactor) -> bool:
+        """Send the request and read the answer; False if it did not come within `timeout`."""
+        reader = threading.Thread(target=self._read, args=(self.proc.stdout, logger, redact), daemon=True,
+                                  name="conductor-python-answer")
+        reader.start()
+        self._readers.append(reader)
+        started = time.monotonic()
+        assert self.proc.stdin is not None
         try:
-            line = f"{record.levelname} {record.getMessage()}"
-        except Exception:  # noqa: BLE001 - a bad format string must not break the call
-            line = f"{record.levelname} {record.msg!r}"
-        self._lines.append(line)
-        if len(self._lines) > self._keep:
-            del self._lines[: -self._keep]
+            self.proc.stdin.write(data)
+            self.proc.stdin.close()
+        except OSError:
+            pass  # the child is gone: it ends without an answer, which says so
+        reader.join(max(timeout - (time.monotonic() - started), 0.0))
+        return not reader.is_alive()
 
-    def text(self) -> str:
-        return "\n".join(self._lines)
+    def stop(self) -> None:
+        """Let the child exit if it answered, then kill whatever is left of its group."""
+        if self.answer is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(EXIT_WAIT_SECONDS)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the child leads its own process group
+        self.proc.wait()
+        for thread in self._readers:
+            thread.join(0.2)
+        for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            with contextlib.suppress(OSError):
+                if pipe is not None:
+                    pipe.close()
+
+    def stderr_text(self) -> str:
+        return bytes(self._stderr).decode("utf-8", errors="replace")
+
+    def _drain(self, pipe: IO[bytes]) -> None:
+        fd = pipe.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self._stderr += chunk
+            if len(self._stderr) > STDERR_CAP:
+                del self._stderr[: len(self._stderr) - STDERR_CAP]
+
+    def _read(self, pipe: IO[bytes], logger: logging.Logger, redact: Redactor) -> None:
+        for raw in pipe:
+            try:
+                item = json.loads(raw)
+            except ValueError:
+                continue  # not ours: the child writes only JSON lines here
+            if not isinstance(item, dict):
+                continue
+            if "answer" in item and isinstance(item["answer"], dict):
+                self.answer = item["answer"]
+            elif isinstance(item.get("log"), dict):
+                self._relog(item["log"], logger, redact)
+
+    def _relog(self, entry: dict[str, Any], logger: logging.Logger, redact: Redactor) -> None:
+        name = str(entry.get("name") or "root")
+        level = entry.get("level") if isinstance(entry.get("level"), int) else logging.INFO
+        message = redact(str(entry.get("message", "")))
+        own = name == logger.name or name.startswith(logger.name + ".")
+        target = logger if name == logger.name else logging.getLogger(name)
+        if not target.isEnabledFor(level):
+            return
+        if own:
+            self.lines.append(f"{logging.getLevelName(level)} {message}")
+            if len(self.lines) > LOG_LINES:
+                del self.lines[:-LOG_LINES]
+        record = target.makeRecord(target.name, level, "(automation)", 0, message, None, None)
+        exception = entry.get("exception")
+        if exception:
+            record.exc_text = redact(str(exception))
+        target.handle(record)
+
+
+class _Pool:
+    """Keeps one child started ahead of the next try (each child serves one try)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: _Child | None = None
+
+    def take(self) -> _Child:
+        key = _key()
+        with self._lock:
+            waiting, self._idle = self._idle, None
+        if waiting is not None and (waiting.key != key or waiting.proc.poll() is not None):
+            waiting.stop()
+            waiting = None
+        child = waiting or _spawn(key)
+        threading.Thread(target=self._refill, args=(key,), daemon=True, name="conductor-python-spare").start()
+        return child
+
+    def _refill(self, key: tuple[Any, ...]) -> None:
+        try:
+            spare = _spawn(key)
+        except OSError:
+            return
+        with self._lock:
+            if self._idle is None:
+                self._idle, spare = spare, None
+        if spare is not None:
+            spare.stop()
+
+    def close(self) -> None:
+        with self._lock:
+            waiting, self._idle = self._idle, None
+        if waiting is not None:
+            waiting.stop()
+
+
+def _key() -> tuple[Any, ...]:
+    cwd = os.getcwd()
+    path = tuple(os.path.join(cwd, entry) if not os.path.isabs(entry or ".") else entry for entry in sys.path)
+    return (sys.executable, path, cwd, tuple(sorted(os.environ.items())))
+
+
+def _spawn(key: tuple[Any, ...]) -> _Child:
+    executable, path, cwd, environ = key
+    proc = subprocess.Popen(
+        [executable, "-I", "-c", BOOTSTRAP, json.dumps(list(path))], cwd=cwd, env=dict(environ),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        close_fds=True,
+    )
+    child = _Child(proc, key)
+    child.start_readers()
+    return child
+
+
+_POOL = _Pool()
+
+
+def shutdown_children() -> None:
+    """Stop the child waiting for the next try (it would exit with the bot anyway)."""
+    _POOL.close()

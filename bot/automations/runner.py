@@ -18,8 +18,8 @@ cut excerpts, so that no cut leaves part of a secret).
 An `http:` step connects only where `egress` lets it (see `egress.py`).
 
 A try that overruns its timeout is reported as a failure on time; work it leaves behind
-cannot report later (a Python call's thread is abandoned and its result dropped, a command's
-process group is killed), and the engine ignores results of tries older than the current one.
+cannot report later, nor go on with its effects: a Python call's child process and a command's
+process group are killed. The engine ignores results of tries older than the current one.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from bot.automations.deadline import describe_error
 from bot.automations.egress import EgressPolicy
 from bot.automations.http_runner import run_http
 from bot.automations.outcome import RunOutcome
-from bot.automations.python_runner import run_python, workflows_on_path
+from bot.automations.python_runner import run_python
 from bot.automations.secrets import MASK, Redactor, SecretResolver
 from bot.definitions.steps import BUILTIN_USES, AutomationStep
 from bot.engine.effects import RunAutomation
@@ -148,7 +148,6 @@ def _dispatch(
     timeout = step.timeout.total_seconds()
     with_values = params.get("with") or {}
     if step.uses is not None:
-        workflows_on_path(workflows_dir)
         context = AutomationContext(
             run_id=run_id,
             step_id=step.id,
@@ -159,7 +158,7 @@ def _dispatch(
             params=copy.deepcopy(dict(with_values)),
             logger=logging.getLogger(f"conductor.automation.{step.id}"),
         )
-        return run_python(step.uses, context, timeout=timeout, redactor=redactor)
+        return run_python(step.uses, context, timeout=timeout, redactor=redactor, workflows_dir=workflows_dir)
     if step.run is not None:
         argv = params["run"]
         env = command_environment(
