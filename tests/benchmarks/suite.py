@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from tests.benchmarks import clock_timers, engine_throughput, slack_ack, standup_fanout
+from tests.benchmarks import (
+    clock_timers,
+    engine_throughput,
+    python_automation,
+    slack_ack,
+    standup_fanout,
+)
 from tests.benchmarks.table import Row, Target
 
 T = TypeVar("T")
@@ -39,13 +45,15 @@ class Sizes:
     ack_seconds: float = 10.0
     fanout_people: int = 1000
     fanout_workspace_rate: float = 50.0  # messages per second the fake Slack allows a workspace
+    python_tries: int = 200  # tries of a no-op Python automation, spaced and back to back
 
 
 FULL = Sizes("full")
 QUICK = Sizes("quick", engine_runs=40, engine_commits=400, clock_timers=1000, clock_spread=5, clock_lead=3,
-              clock_idle=3, ack_rate=100, ack_seconds=3, fanout_people=200)
+              clock_idle=3, ack_rate=100, ack_seconds=3, fanout_people=200, python_tries=50)
 TINY = Sizes("tiny", engine_runs=5, engine_steps=5, engine_commits=100, clock_timers=100, clock_spread=1,
-             clock_lead=1, clock_idle=0.5, ack_rate=40, ack_seconds=0.5, fanout_people=20, fanout_workspace_rate=200)
+             clock_lead=1, clock_idle=0.5, ack_rate=40, ack_seconds=0.5, fanout_people=20, fanout_workspace_rate=200,
+             python_tries=5)
 PRESETS = {sizes.name: sizes for sizes in (FULL, QUICK, TINY)}
 
 DATABASES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
@@ -61,6 +69,7 @@ def expected_keys(postgres: bool) -> list[str]:
         "clock.lost", "clock.doubled",
         "ack.median", "ack.p99", "ack.max", "ack.missed",
         "fanout.seconds", "fanout.lost", "fanout.doubled", "fanout.ratelimited",
+        "python.per_try_median", "python.per_try_p99", "python.back_to_back_median", "python.failed",
     ]
 
 
@@ -83,8 +92,10 @@ def collect(sizes: Sizes, postgres_url: str | None = None, *,
     say(f"stand-up fan-out: {s.fanout_people:,} people at {s.fanout_workspace_rate:g} messages/s ...")
     fanout = _fresh(lambda w: standup_fanout.run(s.fanout_people, s.fanout_workspace_rate,
                                                  crash_after=s.fanout_people // 2, workdir=w))
+    say(f"python automations: {s.python_tries} tries in a child process, and in a thread ...")
+    python = _fresh(lambda w: python_automation.measure(s.python_tries, workdir=w))
     return [*(row for figures in engine for row in engine_rows(figures)), *clock_rows(clock),
-            *ack_rows(ack), *fanout_rows(fanout, s)]
+            *ack_rows(ack), *fanout_rows(fanout, s), *python_rows(python)]
 
 
 def _fresh(benchmark: Callable[[Path], T]) -> T:
@@ -159,4 +170,17 @@ def fanout_rows(f: standup_fanout.FanoutFigures, sizes: Sizes) -> list[Row]:
         Row("fanout.lost", "stand-up prompts lost", f["lost"], "", ZERO),
         Row("fanout.doubled", "stand-up prompts doubled", f["doubled"], "", ZERO),
         Row("fanout.ratelimited", "stand-up 429 answers from Slack", f["ratelimited"]),
+    ]
+
+
+def python_rows(f: python_automation.PythonFigures) -> list[Row]:
+    thread = "in-thread call"
+    return [
+        Row("python.per_try_median", f"python automation per try, median (child process, {f.tries} tries)",
+            f.child_median_ms, "ms", None, f.thread_median_ms, thread),
+        Row("python.per_try_p99", "python automation per try, p99 (child process)", f.child_p99_ms, "ms",
+            None, f.thread_p99_ms, thread),
+        Row("python.back_to_back_median", "python automation per try, median, tries back to back",
+            f.back_to_back_median_ms, "ms", None, f.thread_median_ms, thread),
+        Row("python.failed", "python automation tries failed", f.failed, "", ZERO),
     ]
