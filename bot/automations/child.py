@@ -5,13 +5,14 @@ a JSON object on stdin:
 
     {"uses": "package.module:function", "workflows_dir": "...",
      "context": {"run_id", "step_id", "attempt", "idempotency_key", "inputs", "steps", "params"},
-     "logger": "conductor.automation.<step>"}
+     "logger": "conductor.automation.<step>", "marker": "<random text>"}
 
 then imports the function, calls it with an `AutomationContext` and exits. What it writes on
 its stdout are JSON lines: `{"log": {...}}` for each record logged while it runs (the bot logs
 them again, and keeps its own logger's lines for `output_tail`), then one `{"answer": {...}}`:
 `ok` with `outputs`, or `error`, `retryable` and a traceback `detail`. Whatever the function
-prints goes to stderr (file descriptor 1 is pointed there), so it cannot spoil the answer.
+prints goes to stderr (file descriptor 1 is pointed there), so it cannot spoil the answer; the
+marker is written on stderr just before the answer, so the bot knows it has all of it.
 
 The workflows folder is put *last* on `sys.path`: its packages import (`automations.blog`),
 but a module there named like an installed library (`holidays.py`) cannot replace it.
@@ -22,6 +23,7 @@ is ready soon after it starts.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import importlib
 import json
@@ -203,6 +205,12 @@ def main() -> None:
         logger=logging.getLogger(request.get("logger") or "conductor.automation"),
     )
     answer = call(request["uses"], context)
+    # What was printed reaches the bot before the answer: the marker tells it where it ends.
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    if request.get("marker"):
+        os.write(2, f"\n{request['marker']}\n".encode())
     _send(out, {"answer": answer})
     out.close()
     logging.shutdown()

@@ -31,8 +31,9 @@ through); those of `ctx.logger`, and whatever the function printed, are kept for
 `output_tail`. Secrets are masked in every error and tail returned.
 
 Cost: a child is started ahead of need (one waits, idle, for the next try), so a try pays for
-sending the request, importing the module and a process exit, not for an interpreter's start
-(`python -m tests.benchmarks` measures it). A waiting child is used only while the bot's
+sending the request and importing the module, not for an interpreter's start; once the function
+has answered, the outcome is returned while its process exits (it is killed if it lingers past
+half a second). `python -m tests.benchmarks` measures it. A waiting child is used only while the bot's
 environment, working directory and path are those it was started with; it exits when the bot
 does (its stdin closes).
 """
@@ -48,6 +49,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -61,6 +63,7 @@ from bot.automations.secrets import Redactor
 BOOTSTRAP = ("import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
              "from bot.automations.child import main; main()")
 EXIT_WAIT_SECONDS = 0.5  # after the answer, for the child to exit on its own
+MARKER_WAIT_SECONDS = 0.5  # after the answer, for what it printed before to be read
 STDERR_CAP = 64 * 1024
 LOG_LINES = 200
 
@@ -90,16 +93,24 @@ def run_python(
                     "idempotency_key": context.idempotency_key, "inputs": context.inputs,
                     "steps": context.steps, "params": context.params},
     }
-    data = (json.dumps(request, default=_request_default) + "\n").encode()
+    marker = f"conductor-answer-{uuid.uuid4().hex}"
+    data = (json.dumps({**request, "marker": marker}, default=_request_default) + "\n").encode()
     try:
         child = _POOL.take()
     except OSError as exc:
         return RunOutcome.failure(f"cannot start a process for `{uses}`: {exc.strerror or exc}", retryable=True)
+    answered = False
     try:
         finished = child.serve(data, timeout, context.logger, redact)
+        answered = finished and child.answer is not None
     finally:
-        child.stop()
-    logged = _join("\n".join(child.lines), child.stderr_text())
+        if answered:
+            # The function has returned: its process may take its few milliseconds to exit
+            # (and is killed if it takes longer) while the outcome goes on.
+            threading.Thread(target=child.stop, daemon=True, name="conductor-python-exit").start()
+        else:
+            child.stop()  # killed before the outcome is returned: no effect after a timeout
+    logged = _join("\n".join(child.lines), child.stderr_text(marker if answered else None))
     if not finished:
         return RunOutcome.failure(
             f"timed out after {describe_seconds(timeout)} (`{uses}` did not return; its process was stopped)",
@@ -146,6 +157,8 @@ class _Child:
     lines: list[str] = field(default_factory=list)  # `LEVEL message` of ctx.logger
     answer: dict[str, Any] | None = None
     _stderr: bytearray = field(default_factory=bytearray)
+    _stderr_closed: bool = False
+    _written: threading.Condition = field(default_factory=threading.Condition)
     _readers: list[threading.Thread] = field(default_factory=list)
 
     def start_readers(self) -> None:
@@ -186,21 +199,37 @@ class _Child:
                 if pipe is not None:
                     pipe.close()
 
-    def stderr_text(self) -> str:
-        return bytes(self._stderr).decode("utf-8", errors="replace")
+    def stderr_text(self, marker: str | None = None) -> str:
+        """What the child wrote on stderr; with `marker`, what it wrote before it (waited for
+        a moment: the marker is written before the answer, but read by another thread)."""
+        if marker is None:
+            with self._written:
+                return bytes(self._stderr).decode("utf-8", errors="replace")
+        end = f"\n{marker}\n".encode()
+        with self._written:
+            self._written.wait_for(lambda: end in self._stderr or self._stderr_closed, MARKER_WAIT_SECONDS)
+            text = bytes(self._stderr)
+        return text.split(end, 1)[0].decode("utf-8", errors="replace")
 
     def _drain(self, pipe: IO[bytes]) -> None:
         fd = pipe.fileno()
-        while True:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            self._stderr += chunk
-            if len(self._stderr) > STDERR_CAP:
-                del self._stderr[: len(self._stderr) - STDERR_CAP]
+        try:
+            while True:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                with self._written:
+                    self._stderr += chunk
+                    if len(self._stderr) > STDERR_CAP:
+                        del self._stderr[: len(self._stderr) - STDERR_CAP]
+                    self._written.notify_all()
+        finally:
+            with self._written:
+                self._stderr_closed = True
+                self._written.notify_all()
 
     def _read(self, pipe: IO[bytes], logger: logging.Logger, redact: Redactor) -> None:
         for raw in pipe:
