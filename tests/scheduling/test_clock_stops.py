@@ -238,7 +238,10 @@ steps:
     outputs: {ok: boolean}
 """
 STOP_AUTOMATIONS = '''
-FAILED = set()
+from pathlib import Path
+
+# Each try runs in a child process of its own: what was tried is kept in files beside this module.
+FAILED = Path(__file__).resolve().parent / "failed"
 
 
 def report(ctx):
@@ -246,9 +249,11 @@ def report(ctx):
 
 
 def flaky(ctx):
-    """Fails the first try this process makes of each attempt (a retry timer follows)."""
-    if ctx.idempotency_key not in FAILED:
-        FAILED.add(ctx.idempotency_key)
+    """Fails the first try of each attempt (a retry timer follows), then succeeds."""
+    FAILED.mkdir(exist_ok=True)
+    mark = FAILED / ctx.idempotency_key.replace(":", "_")
+    if not mark.exists():
+        mark.touch()
         raise RuntimeError("not yet")
     return {}
 '''
