@@ -92,7 +92,7 @@ class RehearsalWorker(AutomationWorker):
             del self.failing[request.step_id]
         step = self._step(dispatch)
         if step is not None and step.http is not None and not self.live_http:
-            outputs = invented_outputs(step.outputs, dispatch.run_id, request.step_id)
+            outputs = invented_outputs(step.outputs, dispatch.run_id, request.step_id, self.service.clock().date())
             self.tell(f"{request.step_id}: {step.http.method} {step.http.url} not sent in rehearsal; "
                       f"made-up outputs {outputs}")
             self.service.handle(dispatch.run_id, ev.AutomationSucceeded(
@@ -107,8 +107,9 @@ class RehearsalWorker(AutomationWorker):
         return step if isinstance(step, AutomationStep) else None
 
 
-def invented_outputs(fields: dict[str, FieldSpec], run_id: str, step_id: str) -> dict[str, Any]:
-    """Plausible outputs of the declared types for a step that was not really called."""
+def invented_outputs(fields: dict[str, FieldSpec], run_id: str, step_id: str, today: date) -> dict[str, Any]:
+    """Plausible outputs of the declared types for a step that was not really called (`today`:
+    the rehearsal's day, not the wall clock's)."""
     made: dict[str, Any] = {}
     for name, spec in fields.items():
         kind = spec.type
@@ -123,7 +124,7 @@ def invented_outputs(fields: dict[str, FieldSpec], run_id: str, step_id: str) ->
         elif kind == "list":
             made[name] = []
         elif kind == "date":
-            made[name] = date.today().isoformat()
+            made[name] = today.isoformat()
         elif kind in ("string", "text"):
             made[name] = f"{name} (rehearsal)"
     return made

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -77,8 +78,9 @@ def env(migrated_db_url, tmp_path: Path):
     harness.service.clock = lambda: datetime.now(UTC)  # real time: the scheduler is real
     clocks: list[Clock] = []
 
-    def make_clock() -> Clock:
-        clock = Clock(harness.service, harness.versions, workflows_dir=str(folder), poll_seconds=0.2)
+    def make_clock(now: Callable[[], datetime] | None = None) -> Clock:
+        extra = {"now": now} if now is not None else {}
+        clock = Clock(harness.service, harness.versions, workflows_dir=str(folder), poll_seconds=0.2, **extra)
         clocks.append(clock)
         return clock
 
@@ -148,7 +150,8 @@ def test_two_clocks_fire_each_timer_once(env):
 
 def test_scheduled_runs_start_once_per_minute_even_with_two_clocks(env):
     h = env
-    first, second = h.make_clock(), h.make_clock()
+    minute = datetime(2026, 3, 4, 9, 30, 12, tzinfo=UTC)  # both clocks read the same minute, whenever this runs
+    first, second = h.make_clock(lambda: minute), h.make_clock(lambda: minute)
     first.start()
     assert first.scheduler.get_job("schedule:yearly:0") is not None
     # Both clocks fire the same minute: one run starts.
