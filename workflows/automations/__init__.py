@@ -1,4 +1,5 @@
 """Automations used by the example workflows (`uses: automations.<module>:<function>`).
 
-The workflows folder is put on the import path, so these import as `automations.*`.
+Each try runs in a process of its own, with the workflows folder last on its import path, so
+these import as `automations.*` (and cannot shadow an installed library).
 """
