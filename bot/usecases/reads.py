@@ -117,10 +117,13 @@ class ReadCases(Base):
             run = session.get(Run, plain_id(run_id) or "")
             workflow = self.versions.by_row(session, run.workflow_version_id).workflow if run is not None else None
             state = RunState.from_json(run.state) if run is not None else None
-            if run is None or workflow is None or state is None or not self._may_see(workflow, state, actor):
-                return Refused(f"there is no run `{run_id}` that you take part in", "unknown_run")
-            steps = tuple((workflow.step(s).title, st.status.value) for s, st in state.steps.items())
-            return RunStatus(summarize(session, self.versions, run), steps)
+            if run is not None and workflow is not None and state is not None and self._may_see(workflow, state, actor):
+                steps = tuple((workflow.step(s).title, st.status.value) for s, st in state.steps.items())
+                return RunStatus(summarize(session, self.versions, run), steps)
+        # Audited like any refusal (after the read is closed: the audit row is a write), so ids
+        # tried one after another show up there.
+        return self.refuse(actor, "Status", f"there is no run `{run_id}` that you take part in",
+                           run_id=plain_id(run_id) or "(not an id)")
 
     def home(self, actor: str) -> Home:
         board = self.board(actor)

@@ -66,6 +66,11 @@ def test_a_bystander_sees_a_count_and_no_run(migrated_db_url, tmp_path):
                 status = ask(url, fake, bystander, f"status {run_id}")
                 assert "There is no run" in status and "terms" not in status
 
+            with runtime.engine.connect() as conn:  # each look at a run they may not see is audited
+                refused = conn.execute(text("select count(*) from audit_events where type = 'refused' "
+                                            "and actor in ('U02BOB', 'U08EVE')")).scalar()
+            assert refused == 2
+
             for insider in ("U01ANN", "U03CAT", "U04LEAD", "U09ADMIN"):  # starter, asked, conductor, admin
                 assert run_id in ask(url, fake, insider, "runs"), insider
                 assert "• terms: waiting on person" in ask(url, fake, insider, f"status {run_id}"), insider
