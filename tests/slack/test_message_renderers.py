@@ -4,7 +4,6 @@ kind this release does not know is marked failed by the messenger (logged, never
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime
 from typing import get_args
 
@@ -13,15 +12,12 @@ from sqlalchemy import insert
 
 from bot.engine import events as ev
 from bot.engine.messages import MESSAGE_CLASSES, Message
-from bot.settings import Settings
 from bot.slack.blocks.messages import KINDS, render
 from bot.slack.blocks.outbox import render_outbox
 from bot.slack.blocks.payloads import Payload
-from bot.slack.client import make_client
-from bot.slack.messenger import OUTBOX, Messenger
+from bot.slack.messenger import OUTBOX
 from tests.engine.test_messages import PREVIOUS_RELEASE, SAMPLES
-from tests.fakeslack import FakeSlack
-from tests.harness import Harness
+from tests.slack.messenger_stage import drain, messenger_stage
 from tests.slack.test_blocks import check_message, dump
 
 
@@ -70,27 +66,8 @@ steps:
 
 @pytest.fixture
 def env(migrated_db_url, tmp_path):
-    folder = tmp_path / "wf"
-    folder.mkdir()
-    (folder / "chat.yaml").write_text(WORKFLOW)
-    h = Harness(migrated_db_url, [str(folder)])
-    h.service.clock = lambda: datetime.now(UTC)
-    with FakeSlack() as fake:
-        client = make_client(Settings(slack_bot_token="xoxb-test", slack_api_url=fake.url))
-        h.fake = fake
-        h.messenger = Messenger(h.engine, client, h.versions, render=render_outbox)
+    with messenger_stage(migrated_db_url, tmp_path / "wf", WORKFLOW, render_outbox) as h:
         yield h
-    h.close()
-
-
-def drain(h, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        h.messenger.deliver_due()
-        if h.count("select count(*) from outbox where status in ('pending', 'sending')") == 0:
-            return
-        time.sleep(0.05)
-    raise AssertionError("outbox not drained")
 
 
 def test_the_messenger_marks_a_row_of_an_unknown_kind_failed_and_goes_on(env, caplog):

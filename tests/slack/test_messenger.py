@@ -11,11 +11,8 @@ import pytest
 from sqlalchemy import text, update
 
 from bot.engine import events as ev
-from bot.settings import Settings
-from bot.slack.client import make_client
-from bot.slack.messenger import OUTBOX, Messenger
-from tests.fakeslack import FakeSlack
-from tests.harness import Harness
+from bot.slack.messenger import OUTBOX
+from tests.slack.messenger_stage import drain, messenger_stage
 
 WORKFLOW = """
 id: chat
@@ -36,27 +33,8 @@ def render(payload, context):
 
 @pytest.fixture
 def env(migrated_db_url, tmp_path):
-    folder = tmp_path / "wf"
-    folder.mkdir()
-    (folder / "chat.yaml").write_text(WORKFLOW)
-    h = Harness(migrated_db_url, [str(folder)])
-    h.service.clock = lambda: datetime.now(UTC)
-    with FakeSlack() as fake:
-        client = make_client(Settings(slack_bot_token="xoxb-test", slack_api_url=fake.url))
-        h.fake = fake
-        h.messenger = Messenger(h.engine, client, h.versions, render=render)
+    with messenger_stage(migrated_db_url, tmp_path / "wf", WORKFLOW, render) as h:
         yield h
-    h.close()
-
-
-def drain(h, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        h.messenger.deliver_due()
-        if h.count("select count(*) from outbox where status in ('pending', 'sending')") == 0:
-            return
-        time.sleep(0.05)
-    raise AssertionError("outbox not drained")
 
 
 def test_a_run_becomes_a_header_with_a_thread_and_edits(env):

@@ -28,24 +28,10 @@ from bot.slack.socket_mode import open_socket
 from tests.fakeslack import FakeSlack
 from tests.polling import wait_for
 from tests.slack.socket_server import SocketModeServer
+from tests.slack.test_app_interactions import WORKFLOW  # the same review: write, check, approve
 from tests.slack.test_serve_process import free_port
 
 APP_TOKEN = "xapp-1-A0CONDUCTOR-test"
-WORKFLOW = """
-id: review
-channel: "#work"
-roles: {team: [U01ANN, U02BOB], approvers: [U03CAT]}
-permissions: {start: [team]}
-steps:
-  - id: write
-    ask: starter
-    outputs: {text: text}
-  - id: check
-    ask: starter
-    outputs: {words: {type: integer, min: 10}}
-  - id: approve
-    approvers: [approvers]
-"""
 THREAD_TS = "1700000000.000100"
 
 
