@@ -65,7 +65,7 @@ steps:
   - id: checks
     needs: [build, notes, security]
     if: steps.build.outputs.size > 0
-    run: [make, check, "{{ inputs.version }}"]
+    run: [make, check, "VERSION={{ inputs.version }}"]
     retry: {attempts: 2, backoff: 5s}
     on_failure: skip
   - id: qa_review
