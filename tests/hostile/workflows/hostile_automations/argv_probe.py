@@ -1,4 +1,5 @@
-"""Prints its arguments as received, as JSON outputs: a shell would have split or run them."""
+"""Prints its arguments as received (after the `--` that ends options), as JSON outputs: a
+shell would have split or run them."""
 
 from __future__ import annotations
 
@@ -6,4 +7,5 @@ import json
 import sys
 
 if __name__ == "__main__":
-    json.dump({"argv": sys.argv[1:]}, sys.stdout)
+    given = sys.argv[1:]
+    json.dump({"argv": given[1:] if given[:1] == ["--"] else given}, sys.stdout)
