@@ -145,6 +145,9 @@ def _real(entry: str) -> str:
         return entry
 
 
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
 class _Forward(logging.Handler):
     """Sends every record logged in the child to the bot, as a JSON line."""
 
@@ -158,8 +161,10 @@ class _Forward(logging.Handler):
         except Exception:  # noqa: BLE001 - a bad format string must not break the call
             message = repr(record.msg)
         exc = "".join(traceback.format_exception(*record.exc_info)) if record.exc_info else record.exc_text
+        # Fields given with `extra=` travel too: the bot's JSON logs show them (masked there).
+        extra = {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
         _send(self._out, {"log": {"name": record.name, "level": record.levelno, "message": message,
-                                  "exception": exc or None}})
+                                  "exception": exc or None, "extra": extra}})
 
 
 def _send(out: IO[str], item: dict[str, Any]) -> None:

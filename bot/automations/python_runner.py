@@ -256,11 +256,17 @@ class _Child:
             self.lines.append(f"{logging.getLevelName(level)} {message}")
             if len(self.lines) > LOG_LINES:
                 del self.lines[:-LOG_LINES]
-        record = target.makeRecord(target.name, level, "(automation)", 0, message, None, None)
+        given = entry.get("extra")
+        extra = {k: v for k, v in given.items() if isinstance(k, str) and k not in _RECORD_FIELDS} \
+            if isinstance(given, dict) else None
+        record = target.makeRecord(target.name, level, "(automation)", 0, message, None, None, extra=extra)
         exception = entry.get("exception")
         if exception:
             record.exc_text = redact(str(exception))
         target.handle(record)
+
+
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
 class _Pool:
