@@ -3,6 +3,7 @@ what needs attention. The Slack layer renders these; nothing here writes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -65,7 +66,7 @@ def timeline(session: Session, run_id: str) -> list[TimelineEntry]:
     return [TimelineEntry(r.at, r.type, r.actor, r.step_id, r.payload) for r in rows]
 
 
-def _active_runs(session: Session, workflow_id: str | None = None) -> list[Run]:
+def active_runs(session: Session, workflow_id: str | None = None) -> list[Run]:
     query = select(Run).where(Run.status.in_(ACTIVE_RUN_STATUSES)).order_by(Run.created_at)
     if workflow_id is not None:
         query = query.where(Run.workflow_id == workflow_id)
@@ -79,10 +80,10 @@ def summarize(session: Session, versions: WorkflowVersions, run: Run) -> RunSumm
     return RunSummary(run.id, run.workflow_id, workflow.title, run.status, run.phase, run.started_by, run.updated_at, waiting)
 
 
-def board(session: Session, versions: WorkflowVersions, workflow_id: str | None = None) -> dict[str, dict[str, list[RunSummary]]]:
-    """Active runs, per workflow, per phase (phases in the workflow's order; no phase: "")."""
+def board(session: Session, versions: WorkflowVersions, runs: Iterable[Run]) -> dict[str, dict[str, list[RunSummary]]]:
+    """`runs` per workflow, per phase (phases in the workflow's order; no phase: "")."""
     result: dict[str, dict[str, list[RunSummary]]] = {}
-    for run in _active_runs(session, workflow_id):
+    for run in runs:
         workflow = versions.by_row(session, run.workflow_version_id).workflow
         columns = result.setdefault(run.workflow_id, {phase: [] for phase in workflow.phases} or {"": []})
         columns.setdefault(run.phase or "", []).append(summarize(session, versions, run))
@@ -92,7 +93,7 @@ def board(session: Session, versions: WorkflowVersions, workflow_id: str | None 
 def waiting_on(session: Session, versions: WorkflowVersions, directory: Directory, user: str) -> list[WaitingItem]:
     """Steps of active runs that `user` can act on now, oldest first."""
     items: list[WaitingItem] = []
-    for run in _active_runs(session):
+    for run in active_runs(session):
         workflow = versions.by_row(session, run.workflow_version_id).workflow
         state = RunState.from_json(run.state)
         for step_id, st in state.steps.items():
@@ -108,7 +109,7 @@ def waiting_on(session: Session, versions: WorkflowVersions, directory: Director
 def needing_attention(session: Session, versions: WorkflowVersions, *, failed_limit: int = 20) -> list[AttentionItem]:
     """Escalated steps of active runs, then the most recently failed runs."""
     items: list[AttentionItem] = []
-    for run in _active_runs(session):
+    for run in active_runs(session):
         workflow = versions.by_row(session, run.workflow_version_id).workflow
         state = RunState.from_json(run.state)
         for step_id, st in state.steps.items():

@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
 from bot.definitions.workflow import Workflow
 from bot.engine.permissions import prepare_directory
 from bot.engine.queries import (
     AttentionItem,
     RunSummary,
     WaitingItem,
+    active_runs,
+    board,
     needing_attention,
     summarize,
     waiting_on,
@@ -94,15 +94,10 @@ class ReadCases(Base):
             return VisibleRuns([summarize(session, self.versions, run) for run in runs], hidden)
 
     def board(self, actor: str, workflow_id: str | None = None) -> Board:
-        """Active runs by workflow and phase (phases in the workflow's order; none: "")."""
-        columns: dict[str, dict[str, list[RunSummary]]] = {}
+        """The active runs `actor` may see, by workflow and phase."""
         with self.sessions() as session:
             runs, hidden = self._visible(session, actor, workflow_id)
-            for run in runs:
-                workflow = self.versions.by_row(session, run.workflow_version_id).workflow
-                phases = columns.setdefault(run.workflow_id, {phase: [] for phase in workflow.phases} or {"": []})
-                phases.setdefault(run.phase or "", []).append(summarize(session, self.versions, run))
-        return Board(columns, hidden)
+            return Board(board(session, self.versions, runs), hidden)
 
     def mine(self, actor: str) -> list[WaitingItem]:
         self._prepare()
@@ -141,13 +136,12 @@ class ReadCases(Base):
         return actor in self._admins() or may_see(workflow, state, actor, self.service.directory)
 
     def _visible(self, session: Any, actor: str, workflow_id: str | None = None) -> tuple[list[Run], int]:
+        """The active runs `actor` may see, and how many others there are."""
         self._prepare()
-        shown: list[Run] = []
-        for run in _active(session, workflow_id):
-            workflow = self.versions.by_row(session, run.workflow_version_id).workflow
-            if self._may_see(workflow, RunState.from_json(run.state), actor):
-                shown.append(run)
-        return shown, len(_active(session, workflow_id)) - len(shown)
+        active = active_runs(session, workflow_id)
+        shown = [run for run in active if self._may_see(
+            self.versions.by_row(session, run.workflow_version_id).workflow, RunState.from_json(run.state), actor)]
+        return shown, len(active) - len(shown)
 
     def _may_handle(self, session: Any, run_id: str, actor: str) -> bool:
         """Whether an escalation's error (or a failed run's reason) may be shown to `actor`."""
@@ -173,9 +167,3 @@ class ReadCases(Base):
         step = workflow.step(step_id) if step_id and step_id in state.steps else None
         return StepContext(run.id, workflow, state, step, run.channel, run.thread_ts)
 
-
-def _active(session: Any, workflow_id: str | None = None) -> list[Run]:
-    query = select(Run).where(Run.status.in_(("running", "waiting"))).order_by(Run.created_at)
-    if workflow_id is not None:
-        query = query.where(Run.workflow_id == workflow_id)
-    return list(session.execute(query).scalars())
