@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,8 +20,9 @@ from bot.engine.people import StoredDirectory
 from bot.engine.permissions import Directory
 from bot.engine.service import ConductorService
 from bot.engine.versions import WorkflowVersions
-from bot.settings import Settings
+from bot.settings import Settings, admin_ids
 from bot.store.db import make_engine, make_session_factory, session_scope
+from bot.usecases import UseCases
 
 log = logging.getLogger("conductor")
 
@@ -42,6 +44,12 @@ class Runtime:
             self.versions.register(session, catalog)
         self.catalog = catalog
         return catalog
+
+    @cached_property
+    def usecases(self) -> UseCases:
+        """The one door over this runtime's engine service: admins from the settings, reload
+        through the runtime (so the clock sees the new versions)."""
+        return UseCases(self.service, admins=lambda: admin_ids(self.settings), reload=self.reload)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -25,7 +25,7 @@ from bot.observability.logs import configure_logging
 from bot.processes.clock import lead
 from bot.runtime import build_runtime
 from bot.settings import Settings
-from bot.slack.app import build_app, usecases_of
+from bot.slack.app import build_app
 from bot.slack.client import make_client
 from bot.slack.socket_mode import open_socket
 from bot.slack.web import wsgi_app
@@ -71,7 +71,7 @@ def run_serve(settings: Settings, *, port: int, threads: int = 8, with_clock: bo
         from waitress import create_server
 
         application = wsgi_app(None if socket_mode else app, health, database=runtime.engine,
-                               webhooks=webhook_app(usecases_of(runtime)))
+                               webhooks=webhook_app(runtime.usecases))
         try:
             server = create_server(application, host="0.0.0.0", port=port, threads=threads)
         except OSError as error:

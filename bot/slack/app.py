@@ -9,11 +9,9 @@ from slack_sdk import WebClient
 
 from bot.observability.logs import quieted
 from bot.runtime import Runtime
-from bot.settings import admin_ids
 from bot.slack import actions, commands, events, views
 from bot.slack.acks import provide
 from bot.slack.events import people
-from bot.usecases import UseCases
 
 
 def build_app(runtime: Runtime, client: WebClient, *, listener_executor: Executor | None = None,
@@ -46,14 +44,10 @@ def build_app(runtime: Runtime, client: WebClient, *, listener_executor: Executo
             process_before_response=True,
             **({"listener_executor": listener_executor} if listener_executor is not None else {}),
         )
-    app.use(provide(usecases_of(runtime)))
+    app.use(provide(runtime.usecases))
     for listeners in (commands, actions, views, events):
         listeners.register(app)
     people.register(app, runtime)  # Slack's news of people refreshes the tables the engine reads
     return app
 
 
-def usecases_of(runtime: Runtime) -> UseCases:
-    """The use cases over the runtime's engine service: admins from the settings, reload
-    through the runtime (so the clock sees the new versions)."""
-    return UseCases(runtime.service, admins=lambda: admin_ids(runtime.settings), reload=runtime.reload)

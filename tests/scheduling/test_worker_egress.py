@@ -13,7 +13,6 @@ from bot.engine.state import RunState
 from bot.runtime import build_runtime
 from bot.scheduling.worker import AutomationWorker
 from bot.settings import Settings
-from bot.slack.app import usecases_of
 from bot.store.models import Run
 
 WORKFLOW = """
@@ -58,7 +57,7 @@ def test_the_worker_passes_the_workflow_egress_on(migrated_db_url, tmp_path, int
     (tmp_path / "fetch.yaml").write_text(WORKFLOW.format(allow=allow, port=internal_service))
     runtime = build_runtime(Settings(database_url=migrated_db_url, workflows_dir=str(tmp_path)))
     try:
-        started = usecases_of(runtime).start("fetch", None, {}, key="k-egress")
+        started = runtime.usecases.start("fetch", None, {}, key="k-egress")
         worker = AutomationWorker(runtime.service, runtime.versions, str(tmp_path), max_workers=1)
         try:
             for dispatch in runtime.service.claim_dispatches(runtime.service.clock()):

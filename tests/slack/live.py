@@ -13,7 +13,7 @@ from bot.engine.permissions import Directory
 from bot.localslack import LocalSlack
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
-from bot.slack.app import build_app, usecases_of
+from bot.slack.app import build_app
 from bot.slack.client import make_client
 from bot.slack.web import LocalServer, wsgi_app
 from bot.webhooks import webhook_app
@@ -60,7 +60,7 @@ def running_app(settings: Settings, directory: Directory | None = None, *,
     runtime = build_runtime(settings, directory=directory, clock=clock)
     try:
         application = wsgi_app(build_app(runtime, make_client(settings)), database=runtime.engine,
-                               webhooks=webhook_app(usecases_of(runtime)))
+                               webhooks=webhook_app(runtime.usecases))
         with serve_wsgi(application) as url:
             yield url, runtime
     finally:

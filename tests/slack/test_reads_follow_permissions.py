@@ -10,7 +10,6 @@ import itertools
 from sqlalchemy import text
 
 from bot.engine.state import RunState, StepStatus
-from bot.slack.app import usecases_of
 from bot.store.models import Run
 from tests.fakeslack import FakeSlack
 from tests.polling import wait_for
@@ -85,7 +84,7 @@ def test_an_escalation_error_reaches_only_those_who_may_act(migrated_db_url, tmp
     with FakeSlack() as fake:
         settings = slack_settings(migrated_db_url, tmp_path / "wf", fake, {"contract.yaml": workflow})
         with running_app(settings) as (url, runtime):
-            doors = usecases_of(runtime)
+            doors = runtime.usecases
             started = doors.start("contract", "U01ANN", {"client": "Acme"}, key="k1")
             with runtime.sessions() as session:  # as if the automation had failed for good: escalated
                 run = session.get_one(Run, started.run_id)

@@ -7,7 +7,6 @@ from sqlalchemy import text as sql
 from bot.runtime import build_runtime
 from bot.scheduling.clock import Clock
 from bot.settings import Settings
-from bot.slack.app import usecases_of
 from bot.slack.commands import answer
 from bot.slack.commands.parse import parse_command
 from bot.slack.commands.payload import Typed
@@ -32,7 +31,7 @@ def test_leads_pause_skip_and_resume(migrated_db_url, tmp_path):
     runtime = build_runtime(Settings(database_url=migrated_db_url, workflows_dir=str(tmp_path)))
     clock = Clock(runtime.service, runtime.versions, workflows_dir=str(tmp_path))
 
-    doors = usecases_of(runtime)
+    doors = runtime.usecases
 
     def say(text: str, user: str = "U03LEAD") -> str:
         return answer(Typed(user, "C0", f"t:{text}:{user}", text), parse_command(text), doors, key=f"k:{text}:{user}")

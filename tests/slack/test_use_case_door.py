@@ -12,7 +12,6 @@ from sqlalchemy import select, text
 
 from bot.runtime import build_runtime
 from bot.settings import Settings
-from bot.slack.app import usecases_of
 from bot.store.models import AuditEvent
 from bot.usecases.results import AwaySet, Back, Ignored, Refused
 from tests.fakeslack import FakeSlack
@@ -75,7 +74,7 @@ def test_away_days_follow_the_service_clock(migrated_db_url, tmp_path):
     rehearsed = datetime(2031, 6, 2, 9, 0, tzinfo=UTC)  # a rehearsal's time, years from the wall clock
     runtime = build_runtime(Settings(database_url=migrated_db_url, workflows_dir=str(tmp_path)), clock=lambda: rehearsed)
     try:
-        doors = usecases_of(runtime)
+        doors = runtime.usecases
         assert doors.away("U01ANN", date(2031, 6, 1), date(2031, 6, 3)) == AwaySet(date(2031, 6, 1), date(2031, 6, 3))
         assert doors.away_days("U01ANN").periods == ((date(2031, 6, 1), date(2031, 6, 3)),)
         assert runtime.service.directory.is_away("U01ANN", date(2031, 6, 2))
@@ -95,7 +94,7 @@ def test_reload_is_audited_either_way(migrated_db_url, tmp_path, admin):
     (tmp_path / "review.yaml").write_text(WORKFLOW)
     runtime = build_runtime(Settings(database_url=migrated_db_url, workflows_dir=str(tmp_path), admins="U0ADMIN"))
     try:
-        result = usecases_of(runtime).reload("U0ADMIN" if admin else "U09EVE")
+        result = runtime.usecases.reload("U0ADMIN" if admin else "U09EVE")
         assert isinstance(result, Refused) != admin
         expected = "workflows_reloaded" if admin else "refused"
         assert scalar(runtime, "select type from audit_events") == expected
@@ -106,6 +105,6 @@ def test_reload_is_audited_either_way(migrated_db_url, tmp_path, admin):
 def test_a_dm_with_no_stand_up_open_is_ignored(migrated_db_url, tmp_path):
     runtime = build_runtime(Settings(database_url=migrated_db_url, workflows_dir=str(tmp_path)))
     try:
-        assert usecases_of(runtime).reply_by_dm("U01ANN", "hello", key="event:Ev9") == Ignored()
+        assert runtime.usecases.reply_by_dm("U01ANN", "hello", key="event:Ev9") == Ignored()
     finally:
         runtime.close()
