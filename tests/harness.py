@@ -94,18 +94,18 @@ class Harness:
         fired: list[Result] = []
         while True:
             self.run_automations()
-            due = self.service.due_timers(end, limit=1)
+            due = self.service.upcoming_timers(end, limit=1)
             if not due:
                 break
-            with self.sessions() as session:
-                when = session.execute(text("select due_at from timers where key = :k"), {"k": due[0][1]}).scalar_one()
-            if isinstance(when, str):
-                when = datetime.fromisoformat(when)
-            self.now = max(self.now, when if when.tzinfo else when.replace(tzinfo=UTC))
-            fired.extend(self._collect(r) for r in self.service.fire_due_timers(self.now))
+            self.now = max(self.now, due[0][2])
+            fired.extend(self._collect(r) for r in self.fire_due(self.now))
         self.now = end
         self.run_automations()
         return fired
+
+    def fire_due(self, now: datetime) -> list[Result]:
+        """Fire every timer due by `now`, each at most once (whoever else is firing)."""
+        return [self.service.fire_timer(run_id, key, now) for run_id, key, _ in self.service.upcoming_timers(now)]
 
     def state(self, run_id: str):
         from bot.engine.state import RunState

@@ -38,15 +38,10 @@ from collections.abc import Callable, Mapping
 from typing import IO, Any
 
 from bot.automations.context import AutomationContext, AutomationError
+from bot.automations.deadline import describe_error  # standard library only, like this module
 
 TRACEBACK_LINES = 12
 ORPHAN_CHECK_SECONDS = 0.2
-
-
-def describe_error(exc: BaseException) -> str:
-    """`ValueError: bad input`; just the type when the message is empty."""
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class LoadError(AutomationError):

@@ -41,6 +41,7 @@ bounded by the timeout.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import http.client
@@ -200,10 +201,17 @@ class _PinnedConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One context for every https call: making one reads the certificate store from disk, and
+    a context serves any number of connections (each still names its own host)."""
+    return ssl.create_default_context()
+
+
 def _exchange(request: Prepared, timeout: float, policy: EgressPolicy) -> tuple[int, str, bytes]:
     """Resolve and check the host, send, and read at most `BODY_CAP + 1` bytes of the answer."""
     addresses = policy.addresses(request.host, request.port)
-    tls = ssl.create_default_context() if request.scheme == "https" else None
+    tls = _tls_context() if request.scheme == "https" else None
     last: OSError | None = None
     for address in addresses:  # every one of them was checked; the first that connects is used
         connection = _PinnedConnection(request.host, request.port, address=address,

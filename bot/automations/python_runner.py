@@ -53,7 +53,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from bot.automations.child import LoadError, jsonable, load_callable
+from bot.automations.child import jsonable
 from bot.automations.context import AutomationContext
 from bot.automations.outcome import RunOutcome, describe_seconds, tail
 from bot.automations.secrets import Redactor
@@ -67,7 +67,7 @@ MARKER_WAIT_SECONDS = 0.5  # after the answer, for what it printed before to be 
 STDERR_CAP = 64 * 1024
 LOG_LINES = 200
 
-__all__ = ["LoadError", "load_callable", "run_python", "shutdown_children"]
+__all__ = ["run_python", "shutdown_children"]
 
 
 def run_python(

@@ -208,17 +208,6 @@ class ConductorService:
             for a in outcome.effects
         ])
 
-    def due_timers(self, now: datetime, limit: int = 500) -> list[tuple[str, str]]:
-        """(run id, timer key) of live engine timers due by `now`, soonest first."""
-        with self.engine.connect().execution_options(**READ_ONLY) as conn:
-            rows = conn.execute(
-                select(TIMERS.c.run_id, TIMERS.c.key)
-                .where(TIMERS.c.due_at <= now, TIMERS.c.fired_at.is_(None), TIMERS.c.cancelled_at.is_(None),
-                       TIMERS.c.kind.notin_(WORK_KINDS))
-                .order_by(TIMERS.c.due_at).limit(limit)
-            ).all()
-        return [(run_id, key) for run_id, key in rows]
-
     def upcoming_timers(self, until: datetime, limit: int = 50_000) -> list[tuple[str, str, datetime]]:
         """(run id, key, due at) of live engine timers due by `until`: what a clock schedules."""
         with self.engine.connect().execution_options(**READ_ONLY) as conn:
@@ -233,10 +222,6 @@ class ConductorService:
     def fire_timer(self, run_id: str, key: str, now: datetime | None = None) -> Result:
         """Fire one timer; a second firing (another clock, a retry) is a duplicate."""
         return self.handle(run_id, ev.TimerFired(key), key=f"timer:{key}", now=now)
-
-    def fire_due_timers(self, now: datetime) -> list[Result]:
-        """Fire every timer due by `now` (each at most once, whoever else is firing)."""
-        return [self.fire_timer(run_id, key, now) for run_id, key in self.due_timers(now)]
 
     def claim_dispatches(self, now: datetime, limit: int = 100) -> list[Dispatch]:
         """Take automations waiting to be run. Each is handed out once (the row is marked when

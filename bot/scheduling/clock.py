@@ -27,6 +27,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -47,6 +48,7 @@ log = logging.getLogger("conductor.clock")
 
 SCHEDULE_MISFIRE_GRACE = 600  # seconds a scheduled run may start late
 HORIZON = timedelta(minutes=10)
+LATENESS_KEPT = 100_000
 # How long a stopping clock waits for the work it is doing (timer jobs, automations, the
 # messenger) before the process exits without it. Below the 30 s most supervisors give
 # between SIGTERM and SIGKILL.
@@ -83,10 +85,11 @@ class Clock:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         self.worker = AutomationWorker(service, versions, workflows_dir, max_workers=max_workers, after=self.dispatch_soon)
-        self.scheduled: set[str] = set()
         self._due: dict[str, datetime] = {}
         self._lock = threading.Lock()
-        self.lateness: list[float] = []  # seconds late of each timer fired here (for measurement)
+        # Seconds late of the timers fired here, for measurement: the newest only, so a clock
+        # that runs for months does not keep one number per timer it ever fired.
+        self.lateness: deque[float] = deque(maxlen=LATENESS_KEPT)
         # Set first thing when stopping: from then on nothing here calls into the scheduler or
         # hands out new work (a job added while APScheduler shuts down waits for its lock).
         self.closing = threading.Event()
@@ -162,9 +165,8 @@ class Clock:
         if self.closing.is_set():
             return  # stopping: the timer is a row; the next clock schedules it
         with self._lock:
-            if key in self.scheduled:
+            if key in self._due:
                 return
-            self.scheduled.add(key)
             self._due[key] = due_at
         self.scheduler.add_job(
             jobs.fire_timer, DateTrigger(run_date=due_at), args=[run_id, key], id=f"timer:{key}",
@@ -189,7 +191,6 @@ class Clock:
         bookkeeping of a long-lived clock must not grow with every timer it ever scheduled),
         and note how late it was."""
         with self._lock:
-            self.scheduled.discard(key)
             due_at = self._due.pop(key, due_at)
         if result.accepted and due_at is not None:
             # Lateness as people feel it: from due to applied and committed.

@@ -67,8 +67,6 @@ STEP_STATUSES: tuple[str, ...] = (
     "failed",
     "cancelled",
 )
-# Timer kinds are an open set (no CHECK constraint); these are the ones the engine uses.
-TIMER_KINDS: tuple[str, ...] = ("reminder", "deadline", "retry", "scheduled_start", "timeout")
 OUTBOX_KINDS: tuple[str, ...] = ("post", "update", "ephemeral", "dm", "view")
 OUTBOX_STATUSES: tuple[str, ...] = ("pending", "sending", "sent", "failed")
 

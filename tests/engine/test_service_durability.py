@@ -108,7 +108,7 @@ def test_a_timer_fired_by_two_clocks_at_once_fires_once(h):
 
     def clock() -> None:
         barrier.wait()
-        results.append([r.status for r in h.service.fire_due_timers(later)])
+        results.append([r.status for r in h.fire_due(later)])
 
     threads = [threading.Thread(target=clock) for _ in range(2)]
     for t in threads:
