@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.settings import Settings
-from bot.slack.client import make_client
+from bot.slack.client import make_client, retry_after
 
 CALL_TIMEOUT_SECONDS = 10
 RATE_LIMIT_RETRIES = 3
@@ -61,7 +61,7 @@ def call(client: WebClient, method: str, *, sleep: Callable[[float], None] = tim
         except SlackApiError as exc:
             reply = _refusal(exc)
             if reply.error == "ratelimited" and attempt < RATE_LIMIT_RETRIES:
-                sleep(min(_retry_after(reply.headers), LONGEST_WAIT_SECONDS))
+                sleep(min(retry_after(reply.headers), LONGEST_WAIT_SECONDS))
                 continue
             return reply
         except Exception as exc:  # noqa: BLE001 - any failure to get an answer is a finding
@@ -102,13 +102,6 @@ def _refusal(exc: SlackApiError) -> Reply:
     if status >= 500 or not data.get("error"):
         return Reply(data, headers, unreachable=NoAnswer(status=status, reason=data.get("error")))
     return Reply(data, headers, error=str(data["error"]))
-
-
-def _retry_after(headers: dict[str, str]) -> float:
-    try:
-        return max(0.0, float(headers.get("retry-after", "1")))
-    except ValueError:
-        return 1.0
 
 
 def _lower(headers: Any) -> dict[str, str]:

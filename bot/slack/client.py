@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_sdk import WebClient
 
 from bot.settings import Settings
@@ -17,3 +19,13 @@ def make_client(settings: Settings, *, timeout: float = REQUEST_TIMEOUT_SECONDS)
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
     return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])
+
+
+def retry_after(headers: Any) -> float:
+    """Seconds a 429's `Retry-After` asks us to wait (any letter case; 1 when missing or
+    unreadable, never below 0)."""
+    value = next((v for k, v in dict(headers or {}).items() if str(k).lower() == "retry-after"), None)
+    try:
+        return max(0.0, float(value)) if value is not None else 1.0
+    except (TypeError, ValueError):
+        return 1.0

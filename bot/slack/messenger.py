@@ -43,6 +43,7 @@ from bot.engine.state import RunState
 from bot.engine.versions import WorkflowVersions
 from bot.observability.context import log_context
 from bot.observability.metrics import count_slack_ratelimited
+from bot.slack.client import retry_after
 from bot.store.models import OutboxMessage, Run
 
 log = logging.getLogger("conductor.messenger")
@@ -305,7 +306,7 @@ class Messenger:
         status, error = getattr(response, "status_code", None), _error_of(exc)
         if status == 429 or error == "ratelimited":
             count_slack_ratelimited(getattr(response, "api_url", "") or "unknown")
-            until = self.clock() + timedelta(seconds=_retry_after(response))
+            until = self.clock() + timedelta(seconds=retry_after(getattr(response, "headers", None)))
             self.paused_until[self._lane(row)] = until
             with self.engine.begin() as conn:
                 conn.execute(update(OUTBOX).where(OUTBOX.c.id == row["id"]).values(
@@ -367,16 +368,6 @@ class Messenger:
             if meta.get("event_type") == METADATA_TYPE and (meta.get("event_payload") or {}).get("key") == row["dedupe_key"]:
                 return message.get("ts")
         return None
-
-
-def _retry_after(response: Any) -> float:
-    """Seconds from a 429's `Retry-After` (any letter case; 1 when missing or unreadable)."""
-    headers = getattr(response, "headers", None) or {}
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    try:
-        return max(0.0, float(value)) if value is not None else 1.0
-    except (TypeError, ValueError):
-        return 1.0
 
 
 def _error_of(exc: SlackApiError) -> str:

@@ -26,6 +26,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, select, update
 
 from bot.engine.people import people_changed
+from bot.slack.client import retry_after
 from bot.store.models import Person, UserGroup, UserGroupMember
 
 log = logging.getLogger("conductor.people")
@@ -69,16 +70,8 @@ class _Caller:
             except SlackApiError as exc:
                 if exc.response.status_code != 429 or attempt == RATELIMIT_TRIES - 1:
                     raise
-                self.sleep(min(_retry_after(exc.response.headers), RATELIMIT_MAX_WAIT_SECONDS))
+                self.sleep(min(retry_after(exc.response.headers), RATELIMIT_MAX_WAIT_SECONDS))
         raise AssertionError("unreachable")
-
-
-def _retry_after(headers: dict[str, Any]) -> float:
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    try:
-        return max(float(value), 0.0) if value is not None else 1.0
-    except ValueError:
-        return 1.0
 
 
 def someone(user: dict[str, Any]) -> Someone:

@@ -124,10 +124,9 @@ def test_posts_in_doubt_are_sent_when_slack_will_not_let_us_look(make_stage):
 
 
 def test_retry_after_is_read_whatever_its_letter_case():
-    from types import SimpleNamespace
+    from bot.slack.client import retry_after
 
-    from bot.slack.messenger import _retry_after
-
-    assert _retry_after(SimpleNamespace(headers={"retry-after": "7"})) == 7.0  # as HTTP/2 proxies send it
-    assert _retry_after(SimpleNamespace(headers={"Retry-After": "soon"})) == 1.0
-    assert _retry_after(SimpleNamespace(headers={})) == 1.0
+    assert retry_after({"retry-after": "7"}) == 7.0  # as HTTP/2 proxies send it
+    assert retry_after({"Retry-After": "soon"}) == 1.0
+    assert retry_after({}) == 1.0
+    assert retry_after(None) == 1.0 and retry_after({"Retry-After": "-3"}) == 0.0
