@@ -11,9 +11,9 @@ BOT = Path(__file__).resolve().parent.parent / "bot"
 ADAPTERS = ("slack", "scheduling", "webhooks", "doctor", "shell")
 # Where adapters are wired together: the processes Conductor runs.
 ROOTS = ("processes", "cli.py", "runtime.py", "shell/session.py", "shell/rehearsal.py")
-# The Web API client factory (`SLACK_API_URL`, no retries of its own): any adapter that talks to
-# Slack makes its client there.
-SHARED = ("bot.slack.client",)
+# The Web API client factory (`SLACK_API_URL`, no retries of its own), with which any adapter
+# that talks to Slack makes its client, and the app's manifest, which the doctor checks against.
+SHARED = ("bot.slack.client", "bot.slack.manifest")
 
 
 def adapter_of(module: str) -> str | None:

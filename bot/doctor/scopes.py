@@ -10,14 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
-
-from ruamel.yaml import YAML
 
 from bot.doctor.needs import Needs
-
-MANIFEST = Path(__file__).resolve().parent.parent / "slack" / "manifest.yml"
+from bot.slack.manifest import bot_scopes
 
 
 @dataclass(frozen=True)
@@ -85,11 +80,9 @@ SCOPES: dict[str, Scope] = {
 }
 
 
-@lru_cache(maxsize=1)
 def manifest_scopes() -> tuple[str, ...]:
     """The bot scopes `bot/slack/manifest.yml` asks for, in its order."""
-    data = YAML(typ="safe").load(MANIFEST.read_text(encoding="utf-8"))
-    return tuple(data["oauth_config"]["scopes"]["bot"])
+    return bot_scopes()
 
 
 @dataclass(frozen=True)

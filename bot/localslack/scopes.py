@@ -8,12 +8,7 @@ same refusals a freshly installed app would.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-
-from ruamel.yaml import YAML
-
-MANIFEST = Path(__file__).resolve().parent.parent / "slack" / "manifest.yml"
+from bot.slack.manifest import bot_scopes
 
 # Conversation kinds as `conversations.list` names them, and the scope that reads each.
 READ_SCOPE = {"public_channel": "channels:read", "private_channel": "groups:read",
@@ -39,11 +34,9 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
 }
 
 
-@lru_cache(maxsize=1)
 def manifest_scopes() -> frozenset[str]:
     """The bot scopes the app's manifest asks for."""
-    data = YAML(typ="safe").load(MANIFEST.read_text(encoding="utf-8"))
-    return frozenset(data["oauth_config"]["scopes"]["bot"])
+    return frozenset(bot_scopes())
 
 
 def missing_for(method: str, kinds: list[str], granted: set[str]) -> list[str]:
