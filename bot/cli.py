@@ -176,9 +176,9 @@ def clock(workers: int) -> None:
 
     def start() -> int:
         ensure_schema(settings.database_url)
-        load_workflows(settings.workflows_dir)
+        catalog = load_workflows(settings.workflows_dir)
         check_bot_token(settings, make_client(settings), required=False)
-        return run_clock(settings, workers=workers)
+        return run_clock(settings, workers=workers, catalog=catalog)
 
     sys.exit(started(start))
 

@@ -36,10 +36,11 @@ class Runtime:
     service: ConductorService
     catalog: Catalog
 
-    def reload(self) -> Catalog:
-        """Load the workflow files again. A file with errors is refused as a whole and its
-        previous version keeps running; the problems are returned for people to fix."""
-        catalog = load_paths([self.settings.workflows_dir])
+    def reload(self, catalog: Catalog | None = None) -> Catalog:
+        """Load the workflow files again (or register `catalog`, loaded already). A file with
+        errors is refused as a whole and its previous version keeps running; the problems are
+        returned for people to fix."""
+        catalog = catalog if catalog is not None else load_paths([self.settings.workflows_dir])
         with session_scope(self.sessions) as session:
             self.versions.register(session, catalog)
         self.catalog = catalog
@@ -56,12 +57,14 @@ class Runtime:
 
 
 def build_runtime(
-    settings: Settings, *, directory: Directory | None = None, clock: Callable[[], datetime] | None = None
+    settings: Settings, *, directory: Directory | None = None, clock: Callable[[], datetime] | None = None,
+    catalog: Catalog | None = None,
 ) -> Runtime:
     """The parts, assembled. People (groups, time zones, away days) come from the tables the
     refresher fills from Slack (`bot.slack.people`), read into memory before each transaction;
     a `directory` given instead (tests pass a `StaticDirectory`) answers groups and time zones,
-    and away days still come from the database."""
+    and away days still come from the database. `catalog`: the workflows folder as a start-up
+    check already loaded it, so it is not read twice."""
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
     versions = WorkflowVersions()
@@ -70,7 +73,7 @@ def build_runtime(
         clock=clock or (lambda: datetime.now(UTC)), escalation_channel=settings.escalation_channel,
     )
     runtime = Runtime(settings, engine, sessions, versions, service, Catalog())
-    catalog = runtime.reload()
+    catalog = runtime.reload(catalog)
     for problem in catalog.problems:
         log.warning("%s", problem.format())
     return runtime

@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 
+from bot.definitions.loader import Catalog
 from bot.observability.logs import configure_logging
 from bot.observability.metrics import serve_metrics
 from bot.processes.people_refresh import start_people_refresh
@@ -52,14 +53,17 @@ def start_messenger(settings: Settings, runtime, stop: threading.Event) -> threa
     return sender
 
 
-def run_clock(settings: Settings, *, workers: int = 8, stop: threading.Event | None = None) -> int:
+def run_clock(settings: Settings, *, workers: int = 8, stop: threading.Event | None = None,
+              catalog: Catalog | None = None) -> int:
     """Run until `stop` is set (or SIGTERM/SIGINT). Returns the process exit status."""
     configure_logging(settings)
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-    runtime = build_runtime(settings)  # people come from tables the refresher keeps (`people_refresh`)
+    # People come from tables the refresher keeps (`people_refresh`); `catalog`: the workflows as
+    # the start-up check loaded them.
+    runtime = build_runtime(settings, catalog=catalog)
     metrics = serve_metrics(settings.metrics_port, runtime.engine) if settings.metrics_port else None
     if metrics is not None:
         log.info("serving metrics on port %s (GET /metrics)", settings.metrics_port)

@@ -47,14 +47,14 @@ def run_serve(settings: Settings, *, port: int, threads: int = 8, with_clock: bo
     if not socket_mode:
         preflight.check_http_mode(settings)
     preflight.ensure_schema(settings.database_url)
-    preflight.load_workflows(settings.workflows_dir)
+    catalog = preflight.load_workflows(settings.workflows_dir)
     client = make_client(settings)
     bot = preflight.check_bot_token(settings, client, required=True)
     preflight.check_port_free(port)
     if bot is not None:
         log.info("connected to Slack as @%s (%s) in %s", bot["user"], bot["user_id"], bot["team"])
 
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, catalog=catalog)
     stop = threading.Event()
     lost = threading.Event()
     leader = None
