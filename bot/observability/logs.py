@@ -23,11 +23,13 @@ from typing import IO
 
 from bot.observability.context import ContextFilter
 from bot.observability.redaction import STANDARD_ATTRIBUTES, RedactingFilter, remember_settings
+from bot.settings import LOG_LEVELS as SETTINGS_LOG_LEVELS
 from bot.settings import Settings
 
 TEXT_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 ID_FIELDS = ("run_id", "step_id")
-LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+# The names Settings accepts (`bot.settings.LOG_LEVELS`), as `logging` levels.
+LOG_LEVELS = {name: logging.getLevelNamesMapping()[name.upper()] for name in SETTINGS_LOG_LEVELS}
 # Libraries whose INFO and DEBUG lines are about their own workings, not about Conductor's work:
 # they log WARNING and above unless LOG_LEVEL=debug.
 QUIET_LIBRARIES = ("apscheduler", "slack_sdk", "slack_bolt", "waitress", "urllib3", "alembic.runtime")

@@ -175,9 +175,11 @@ def refresh_group(client: WebClient, engine: Engine, group_id: str, now: datetim
 def write_people(conn: Connection, people: list[Someone], now: datetime, *, complete: bool) -> int:
     """Insert and update `people`; with `complete` (everyone Slack has), also delete the rest.
     Returns how many rows changed."""
-    existing = {row.user_id: row for row in conn.execute(
-        select(PEOPLE.c.user_id, PEOPLE.c.name, PEOPLE.c.tz, PEOPLE.c.deleted, PEOPLE.c.refreshed_at))}
     fresh = {p.user_id: p for p in people}
+    query = select(PEOPLE.c.user_id, PEOPLE.c.name, PEOPLE.c.tz, PEOPLE.c.deleted, PEOPLE.c.refreshed_at)
+    if not complete:  # one person's event: read their row, not the whole workspace's
+        query = query.where(PEOPLE.c.user_id.in_(list(fresh)))
+    existing = {row.user_id: row for row in conn.execute(query)}
     added: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
     for person in fresh.values():
@@ -204,10 +206,14 @@ def write_groups(conn: Connection, groups: dict[str, tuple[str, set[str]]], now:
                  complete: bool) -> int:
     """Insert and update user groups and their members; with `complete` (every enabled group
     Slack has), forget the rest. Returns how many groups changed."""
-    existing = {gid: (handle, at) for gid, handle, at in conn.execute(
-        select(GROUPS.c.group_id, GROUPS.c.handle, GROUPS.c.refreshed_at))}
+    groups_query = select(GROUPS.c.group_id, GROUPS.c.handle, GROUPS.c.refreshed_at)
+    members_query = select(MEMBERS.c.group_id, MEMBERS.c.user_id)
+    if not complete:  # one group's event: read that group, not every group and member
+        groups_query = groups_query.where(GROUPS.c.group_id.in_(list(groups)))
+        members_query = members_query.where(MEMBERS.c.group_id.in_(list(groups)))
+    existing = {gid: (handle, at) for gid, handle, at in conn.execute(groups_query)}
     members: dict[str, set[str]] = {gid: set() for gid in existing}
-    for gid, uid in conn.execute(select(MEMBERS.c.group_id, MEMBERS.c.user_id)):
+    for gid, uid in conn.execute(members_query):
         members[gid].add(uid)
     changed = 0
     for gid, (handle, users) in groups.items():
