@@ -345,15 +345,15 @@ def host_templates(url: str) -> list[str]:
     return [part.group(0) for part in parts if part.start() < end]
 
 
-def _walk_strings(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
+def walk_strings(value: Any, path: Path) -> Iterator[tuple[Path, str]]:  # every string, with its path
     if isinstance(value, str):
         yield path, value
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _walk_strings(item, path + (key,))
+            yield from walk_strings(item, path + (key,))
     elif isinstance(value, list):
         for n, item in enumerate(value):
-            yield from _walk_strings(item, path + (n,))
+            yield from walk_strings(item, path + (n,))
 
 
 def _step_texts(step: Any, base: Path) -> Iterator[tuple[Path, str, bool, bool]]:
@@ -380,15 +380,15 @@ def _step_texts(step: Any, base: Path) -> Iterator[tuple[Path, str, bool, bool]]
             yield base + ("at",), step.at, False, False
         # `conductor/post` shows its `with` to people in Slack: no secret there.
         shown = step.uses == "conductor/post"
-        for path, text in _walk_strings(step.with_, base + ("with",)):
+        for path, text in walk_strings(step.with_, base + ("with",)):
             yield path, text, False, not shown
-        for path, text in _walk_strings(step.run or [], base + ("run",)):
+        for path, text in walk_strings(step.run or [], base + ("run",)):
             yield path, text, False, True
-        for path, text in _walk_strings(step.env, base + ("env",)):
+        for path, text in walk_strings(step.env, base + ("env",)):
             yield path, text, False, True
         if step.http is not None:
             raw = step.http.model_dump(by_alias=True, exclude_none=True)
-            for path, text in _walk_strings(raw, base + ("http",)):
+            for path, text in walk_strings(raw, base + ("http",)):
                 yield path, text, False, True
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from bot.definitions.checks import walk_strings
 from bot.definitions.loader import Catalog, LoadedWorkflow
 from bot.definitions.steps import ApprovalStep, AutomationStep, GateStep, StandupStep, TaskStep
 from bot.definitions.values import SLACK_CHANNEL, SLACK_USER_OR_GROUP, secret_names
@@ -111,7 +112,7 @@ def _collect(needs: Needs, loaded: LoadedWorkflow, setting: str | None) -> None:
     if any(isinstance(step, AutomationStep) for step in workflow.steps):
         needs.escalations.append(Escalation(wid, at(("id",)), workflow.escalation_channel or setting, workflow.channel))
     if doc is not None:
-        for path, text in _strings(doc.data, ()):
+        for path, text in walk_strings(doc.data, ()):
             for name in secret_names(text):
                 needs.add(needs.secrets, name, Place(at(path), Use.SECRET, wid))
 
@@ -136,14 +137,3 @@ def _step_principals(step: Any) -> Iterator[tuple[str, str]]:
 def _source(loaded: LoadedWorkflow) -> SourceDoc | None:
     doc, _problems = load_source(loaded.path, loaded.source.encode("utf-8"))
     return doc
-
-
-def _strings(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, path + (key,))
-    elif isinstance(value, list):
-        for n, item in enumerate(value):
-            yield from _strings(item, path + (n,))
