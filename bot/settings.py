@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = SLACK_DEFAULT_API_URL
+    # Seconds a Web API call may take before the client gives up on it. A post given up on may
+    # still be applied by Slack: the messenger looks for it only after three of these.
+    slack_timeout_seconds: float = Field(default=10.0, gt=0)
     escalation_channel: str | None = None
     # Slack user IDs (comma-separated) who may reload workflows from Slack.
     admins: str = ""

@@ -8,17 +8,15 @@ from slack_sdk import WebClient
 
 from bot.settings import Settings
 
-REQUEST_TIMEOUT_SECONDS = 10
-
-
-def make_client(settings: Settings, *, timeout: float = REQUEST_TIMEOUT_SECONDS) -> WebClient:
+def make_client(settings: Settings, *, timeout: float | None = None) -> WebClient:
     """A client without the SDK's own retries: the messenger retries durably, from the outbox.
 
-    `timeout` (seconds) bounds each call; the messenger treats a call that ran out of time as
+    `timeout` (seconds; default SLACK_TIMEOUT_SECONDS) bounds each call; the messenger treats a call that ran out of time as
     one Slack may still have applied (see `bot.slack.messenger`)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
-    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])
+    seconds = settings.slack_timeout_seconds if timeout is None else timeout
+    return WebClient(token=token, base_url=base_url, timeout=seconds, retry_handlers=[])
 
 
 def retry_after(headers: Any) -> float:
