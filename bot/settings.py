@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     # Seconds a Web API call may take before the client gives up on it. A post given up on may
     # still be applied by Slack: the messenger looks for it only after three of these.
     slack_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The messenger's budget across the whole workspace (every channel and DM): a stand-up's
+    # fan-out must not flood Slack, which publishes no workspace figure for chat.postMessage.
+    slack_messages_per_second: float = Field(default=50.0, gt=0)
+    # Web API calls the messenger makes at once (each channel still one at a time, in order).
+    slack_concurrency: int = Field(default=16, ge=1, le=64)
     escalation_channel: str | None = None
     # Slack user IDs (comma-separated) who may reload workflows from Slack.
     admins: str = ""
