@@ -72,7 +72,7 @@ class WebApiMethods:
         return {"channel": channel, "ts": message["ts"], "message": dict(message)}
 
     def _m_chat_update(self, p):
-        channel = self._resolve(p.get("channel"))
+        channel = self._by_id(p.get("channel"))
         message = self._find(channel, p.get("ts"))
         self._check_content(p)
         for key in ("text", "blocks"):
@@ -105,7 +105,7 @@ class WebApiMethods:
 
     def _m_conversations_history(self, p):
         """Top-level messages, newest first, optionally newer than `oldest`."""
-        channel = self._resolve(p.get("channel"))
+        channel = self._by_id(p.get("channel"))
         oldest = float(p.get("oldest") or 0)
         found = [m for m in self._messages[channel]
                  if float(m["ts"]) >= oldest and (not m.get("thread_ts") or m["thread_ts"] == m["ts"])]
@@ -113,7 +113,7 @@ class WebApiMethods:
 
     def _m_conversations_replies(self, p):
         """A thread: its parent, then its replies, oldest first."""
-        channel = self._resolve(p.get("channel"))
+        channel = self._by_id(p.get("channel"))
         ts, oldest = p.get("ts"), float(p.get("oldest") or 0)
         found = [m for m in self._messages[channel]
                  if (m["ts"] == ts or m.get("thread_ts") == ts) and float(m["ts"]) >= oldest]
@@ -140,7 +140,7 @@ class WebApiMethods:
         return self._store_view(self._check_view(p.get("view")))
 
     def _m_reactions_add(self, p):
-        message = self._find(self._resolve(p.get("channel")), p.get("timestamp"))
+        message = self._find(self._by_id(p.get("channel")), p.get("timestamp"))
         name = p.get("name")
         if not name:
             raise SlackError("invalid_name")

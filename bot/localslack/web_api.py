@@ -260,7 +260,8 @@ class LocalSlack(WebApiMethods, ChannelMethods, PeopleMethods):
                                                       "provided": ",".join(sorted(self.scopes))})
 
     def _resolve(self, channel: Any) -> str:
-        """The conversation id for `#name`, a user id (their DM) or a conversation id."""
+        """The conversation id for `#name`, a user id (their DM) or a conversation id, as
+        `chat.postMessage` takes them (and the helpers the tests call)."""
         if not channel or not isinstance(channel, str):
             raise SlackError("channel_not_found")
         if channel[0] in "UW" and channel[1:].isalnum() and channel.isupper():
@@ -278,6 +279,15 @@ class LocalSlack(WebApiMethods, ChannelMethods, PeopleMethods):
                                         "is_im": False, "is_private": False, "is_member": True})
         self._names[name] = cid
         return cid
+
+    def _by_id(self, channel: Any) -> str:
+        """A conversation id, as the methods that take only ids want it (`conversations.history`,
+        `conversations.replies`, `chat.update`, `reactions.add`): Slack answers a `#name`, a
+        bare name or a user id there `channel_not_found`."""
+        if (isinstance(channel, str) and len(channel) > 1 and channel[0] in "CGD"
+                and channel[1:].isalnum() and channel.isupper()):
+            return self._resolve(channel)
+        raise SlackError("channel_not_found")
 
     def _open_dm(self, user: str) -> str:
         did = stable_id("D", user)
