@@ -76,7 +76,7 @@ def test_upgrade_check_downgrade_and_upgrade_again(db_url: str) -> None:
     assert migrate.current(db_url) is None
 
     migrate.upgrade(db_url)
-    assert migrate.current(db_url) == migrate.head() == "0005"
+    assert migrate.current(db_url) == migrate.head() == "0006"
     assert _table_names(db_url) == MODEL_TABLES | {"alembic_version"}
     migrate.check(db_url)
 
@@ -85,7 +85,7 @@ def test_upgrade_check_downgrade_and_upgrade_again(db_url: str) -> None:
     assert _table_names(db_url) <= {"alembic_version"}
 
     migrate.upgrade(db_url)
-    assert migrate.current(db_url) == "0005"
+    assert migrate.current(db_url) == "0006"
     migrate.check(db_url)
 
 
@@ -109,6 +109,27 @@ def test_the_people_tables_only_add_to_the_previous_release(db_url: str) -> None
     assert _table_names(db_url) - before == {"people", "user_groups", "user_group_members"}
     migrate.downgrade(db_url, "0004")
     assert _table_names(db_url) == before
+
+
+def test_the_outbox_claim_time_only_adds_a_nullable_column(db_url: str) -> None:
+    """0006 adds `outbox.claimed_at`, nullable: a release at 0005 still writes outbox rows."""
+    migrate.upgrade(db_url, "0005")
+    engine = make_engine(db_url)
+    try:
+        columns = lambda: {c["name"] for c in inspect(engine).get_columns("outbox")}  # noqa: E731
+        before = columns()
+        migrate.upgrade(db_url)
+        assert columns() - before == {"claimed_at"}
+        with engine.begin() as connection:  # as the previous release writes a row
+            connection.execute(text(
+                "insert into outbox (channel, kind, payload, status, attempts, next_attempt_at, dedupe_key, created_at)"
+                " values ('#a', 'post', '{}', 'pending', 0, :t, 'k', :t)"), {"t": WHEN})
+            assert connection.execute(text("select claimed_at from outbox")).scalar() is None
+        migrate.downgrade(db_url, "0005")
+        assert columns() == before
+    finally:
+        engine.dispose()
+
 
 def test_check_reports_drift(migrated_db_url: str) -> None:
     engine = make_engine(migrated_db_url)

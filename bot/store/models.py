@@ -276,6 +276,8 @@ class OutboxMessage(Base):
     dedupe_key: Mapped[str] = mapped_column(unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # When the messenger last began a Slack call for the row (see bot/slack/messenger.py).
+    claimed_at: Mapped[datetime | None]
 
 
 class InboundEvent(Base):
