@@ -8,6 +8,7 @@ from slack_sdk import WebClient
 
 from bot.settings import Settings
 
+
 def make_client(settings: Settings, *, timeout: float | None = None) -> WebClient:
     """A client without the SDK's own retries: the messenger retries durably, from the outbox.
 
