@@ -1,34 +1,54 @@
-"""A stand-up for 1,000 people against a rate-limited Slack: time to prompt everyone against
-the floor the limits allow, and prompts lost or doubled, with a crash in the middle.
+"""A stand-up for 1,000 people against a slow, rate-limited Slack, delivered by real
+`conductor clock` processes: time to prompt everyone against the floor the limits allow,
+and prompts lost or doubled when the clock is killed (SIGKILL) midway.
 
-The fake Slack allows one message per second per channel (each DM is its own channel) and
-a workspace-wide 50 messages per second (our choice: Slack does not publish one; this is a
-conservative stand-in). The messenger paces itself to the same workspace rate. Halfway, the
-messenger "crashes" after Slack accepted a message but before recording it; a new one
-recovers (finding that message by its metadata) and carries on.
+The local Slack answers every call after `latency` (150 ms), allows one message per second
+per channel (each DM is its own channel, burst 1) and a workspace-wide 50 messages per
+second (our choice: Slack publishes no workspace figure), and Slack's per-method tiers when
+the local Slack has them. It holds 1,000 people (each with a time zone) and a user group of
+all of them; the people tables are filled from it by `refresh_people` (timed on its own), and
+the run is started in this process through the runtime `conductor clock` builds (its stored
+directory reads the tables), on the same database the clock processes use.
+
+Two fan-outs, each on a fresh database and a fresh local Slack:
+- one clock: a `conductor clock` started just after the run, until everyone is prompted;
+- killed: the same, but once Slack has accepted half the prompts the clock is SIGKILLed and
+  a new `conductor clock` is started, which takes over and finishes.
+Time to prompt everyone runs from the run's start (so it includes the clock's start-up) until
+Slack has accepted a prompt for every person; the floor is (people + 1) / workspace rate
+(every prompt and the run's header). Takeover: from the kill until Slack accepts the first
+prompt the new clock sent.
 
 Target: everyone prompted within 1.1x the floor; none lost, none doubled.
 
-    python -m tests.benchmarks.standup_fanout [--people 1000] [--workspace-rate 50]
+    python -m tests.benchmarks.standup_fanout [--people 1000] [--workspace-rate 50] [--latency 0.15]
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import threading
+import inspect
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypedDict
 
-from bot.engine.permissions import StaticDirectory
+from sqlalchemy import func, select
+
+from bot.localslack.web_api import LocalSlack
+from bot.runtime import build_runtime
 from bot.settings import Settings
-from bot.slack.blocks.outbox import render_outbox
 from bot.slack.client import make_client
-from bot.slack.messenger import Messenger
-from tests.benchmarks.setup import service_for
-from tests.fakeslack import FakeSlack
+from bot.slack.people import refresh_people
+from bot.store.db import make_engine
+from bot.store.migrate import upgrade
+from bot.store.models import OutboxMessage
+from tests.benchmarks.setup import scratch_folder
 
 WORKFLOW = """
 id: big-standup
@@ -41,91 +61,281 @@ steps:
     window: {opens: "00:00", closes: "23:59", timezone: UTC}
     working_days: [mon, tue, wed, thu, fri, sat, sun]
 """
-
-
+GROUP = "S0EVERYONE"
+TOKEN = "xoxb-bench"
+ZONES = ("America/Los_Angeles", "America/New_York", "America/Sao_Paulo", "Europe/London", "Europe/Lisbon",
+         "Europe/Berlin", "Africa/Nairobi", "Asia/Kolkata", "Asia/Tokyo", "Australia/Sydney", "UTC")
+LEADING = "this process is the clock"
 TARGET_RATIO_TO_FLOOR = 1.1
+POLL_SECONDS = 0.02
+SETTLE_SECONDS = 2.0  # after everyone is prompted: time for a late second prompt to show
+OUTBOX = OutboxMessage.__table__
 
 
-class Crash(Exception):
-    pass
+@dataclass(frozen=True)
+class RunFigures:
+    """One fan-out, from the run's start until Slack had a prompt for everyone."""
+
+    elapsed: float  # seconds from the run's start until everyone was prompted (inf: never)
+    prompted: int  # people with at least one prompt
+    lost: int  # people with none
+    doubled: int  # prompts beyond the first of a person
+    ratelimited: int  # 429 answers from Slack, every method
+    ratelimited_by_method: dict[str, int]
+    calls_by_method: dict[str, int]
+    clock_start: float  # seconds from starting the first clock process until it led
+    clocks: int  # clock processes started
+    killed_after: int | None = None  # prompts Slack had accepted when the clock was killed
+    takeover: float | None = None  # seconds from the kill until Slack accepted the new clock's first prompt
+    new_clock_leading: float | None = None  # seconds from the kill until the new clock led
 
 
-class FanoutFigures(TypedDict):
-    elapsed: float  # seconds from the run's start until everyone was prompted
+@dataclass(frozen=True)
+class FanoutFigures:
+    people: int
+    workspace_rate: float
+    latency: float
+    tiers: bool  # whether the local Slack applied Slack's per-method tiers
     floor: float  # the least time the rate limits allow
-    lost: int
-    doubled: int
-    ratelimited: int  # 429 answers from Slack
+    refresh_seconds: float  # refresh_people against the local Slack, into empty tables
+    refresh_calls: int
+    one_clock: RunFigures
+    killed: RunFigures
+
+    @property
+    def lost(self) -> int:
+        return self.one_clock.lost + self.killed.lost
+
+    @property
+    def doubled(self) -> int:
+        return self.one_clock.doubled + self.killed.doubled
+
+    @property
+    def ratelimited(self) -> int:
+        return self.one_clock.ratelimited + self.killed.ratelimited
 
 
-def run(people: int, workspace_rate: float, crash_after: int, *, workdir: Path | None = None) -> FanoutFigures:
-    users = [f"U{n:06d}X" for n in range(people)]
-    service, versions, _ = service_for(WORKFLOW, directory=StaticDirectory({"S0EVERYONE": users}), workdir=workdir)
-    floor = (people + 1) / workspace_rate  # every prompt plus the run's header, at the workspace rate
-    engine = service.engine
-    with FakeSlack(rate=1.0, burst=1, workspace_rate=workspace_rate) as fake:
-        client = make_client(Settings(slack_bot_token="xoxb-bench", slack_api_url=fake.url))
-        started = time.perf_counter()
-        service.start("big-standup", None, {}, key="fanout")
-        messenger = Messenger(engine, client, versions, render=render_outbox, workspace_rate=workspace_rate)
-        # The crash: Slack takes message `crash_after`, and its record is never written.
-        original = messenger._mark_sent
-        sent = [0]
-
-        def mark_then_maybe_crash(conn, row, ts, channel):
-            sent[0] += 1
-            if sent[0] == crash_after:
-                raise Crash("the process died after Slack took the message")
-            original(conn, row, ts, channel)
-
-        messenger._mark_sent = mark_then_maybe_crash  # type: ignore[method-assign]
-        stop = threading.Event()
-        with contextlib.suppress(Crash):
-            _until_crash(messenger)
-        # A new messenger, as after a restart: it recovers, then carries on.
-        survivor = Messenger(engine, client, versions, render=render_outbox, workspace_rate=workspace_rate)
-        worker = threading.Thread(target=survivor.run, args=(stop,))
-        worker.start()
-        _wait_prompted(fake, people, timeout=60 + 10 * floor)
-        stop.set()
-        worker.join()
-        elapsed = time.perf_counter() - started
-        prompts = [c.params["channel"] for c in fake.calls_to("chat.postMessage")
-                   if c.status == 200 and c.params["channel"].startswith("D")]
-        counts = Counter(prompts)
-        ratelimited = fake.ratelimited_count
-    engine.dispose()
-    return {"elapsed": elapsed, "floor": floor, "lost": people - len(counts),
-            "doubled": sum(n - 1 for n in counts.values() if n > 1), "ratelimited": ratelimited}
+def slack_has_tiers() -> bool:
+    return "tiers" in inspect.signature(LocalSlack.__init__).parameters
 
 
-def _until_crash(messenger: Messenger) -> None:
-    messenger.recover()
-    while True:  # deliver_due raises Crash at the chosen message
-        if not messenger.deliver_due():
-            time.sleep(0.005 if messenger.throttled else 0.05)
+def run(people: int, workspace_rate: float, *, latency: float = 0.15, kill_after: int | None = None,
+        concurrency: int = 16, workdir: Path | None = None, timeout: float | None = None) -> FanoutFigures:
+    """Both fan-outs at this size. `kill_after`: prompts Slack accepts before the kill (half
+    by default); `timeout`: seconds a fan-out may take before it counts the rest as lost."""
+    kill_after = people // 2 if kill_after is None else kill_after
+    floor = (people + 1) / workspace_rate
+    # A serial messenger makes two calls (the DM's conversations.open, then the post) per person.
+    timeout = timeout or 120 + floor * 3 + people * 2 * latency * 1.5
+    tiers = slack_has_tiers()
+    fanout = _Fanout(people, workspace_rate, latency, concurrency, tiers, timeout)
+    refresh_seconds, refresh_calls, one_clock = fanout.run_once(scratch_folder(workdir), kill_after=None)
+    _, _, killed = fanout.run_once(scratch_folder(workdir), kill_after=kill_after)
+    return FanoutFigures(people, workspace_rate, latency, tiers, floor, refresh_seconds, refresh_calls,
+                         one_clock, killed)
 
 
-def _wait_prompted(fake: FakeSlack, people: int, timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done = {c.params["channel"] for c in fake.calls_to("chat.postMessage") if c.status == 200 and c.params["channel"].startswith("D")}
-        if len(done) >= people:
-            return
-        time.sleep(0.1)
+def directory(people: int) -> tuple[dict[str, dict[str, str]], dict[str, list[str]]]:
+    """The local workspace: `people` people, each with a time zone, and one group of them all."""
+    users = {f"U{n:06d}X": {"real_name": f"Person {n}", "tz": ZONES[n % len(ZONES)]} for n in range(people)}
+    return users, {GROUP: list(users)}
+
+
+@dataclass
+class _Fanout:
+    people: int
+    workspace_rate: float
+    latency: float
+    concurrency: int
+    tiers: bool
+    timeout: float
+
+    def run_once(self, folder: Path, *, kill_after: int | None) -> tuple[float, int, RunFigures]:
+        workflows = folder / "workflows"
+        workflows.mkdir()
+        (workflows / "standup.yaml").write_text(WORKFLOW)
+        url = f"sqlite:///{folder / 'bench.db'}"
+        upgrade(url)
+        users, groups = directory(self.people)
+        extra = {"tiers": True} if self.tiers else {}
+        with LocalSlack(users=users, groups=groups, token=TOKEN, rate=1.0, burst=1, workspace_rate=self.workspace_rate,
+                        latency=self.latency, **extra) as slack:
+            settings = Settings(database_url=url, workflows_dir=str(workflows), slack_bot_token=TOKEN,
+                                slack_api_url=slack.url)
+            engine = make_engine(url)
+            try:
+                started = time.perf_counter()
+                refreshed = refresh_people(make_client(settings), engine, datetime.now(UTC))
+                refresh_seconds = time.perf_counter() - started
+            finally:
+                engine.dispose()
+            assert refreshed.people == self.people and refreshed.memberships == self.people, refreshed
+            figures = self._deliver(settings, slack, folder, kill_after)
+        return refresh_seconds, refreshed.calls, figures
+
+    def _deliver(self, settings: Settings, slack: LocalSlack, folder: Path, kill_after: int | None) -> RunFigures:
+        runtime = build_runtime(settings)  # as `conductor clock` builds it: a stored directory over the tables
+        env = {**os.environ, "DATABASE_URL": settings.database_url, "WORKFLOWS_DIR": settings.workflows_dir,
+               "SLACK_BOT_TOKEN": TOKEN, "SLACK_API_URL": slack.url, "SLACK_TIMEOUT_SECONDS": "10",
+               "SLACK_MESSAGES_PER_SECOND": f"{self.workspace_rate:g}", "SLACK_CONCURRENCY": str(self.concurrency),
+               "LOG_LEVEL": "info", "LOG_FORMAT": "text"}
+        env.pop("METRICS_PORT", None)
+        clocks: list[_ClockProcess] = []
+        try:
+            started = time.monotonic()
+            result = runtime.service.start("big-standup", None, {}, key="fanout")
+            assert result.status != "duplicate", result
+            clocks.append(_ClockProcess(env, folder / "clock-1.log"))
+            watch = _Watch(slack, self.people, started)
+            killed_at: float | None = None
+            killed_after = None
+            new_leading = None
+            deadline = started + self.timeout
+            while time.monotonic() < deadline and watch.prompted() < self.people:
+                clocks[-1].look()
+                if kill_after is not None and killed_at is None and watch.count >= kill_after:
+                    clocks[-1].kill()
+                    killed_at, killed_after = time.time(), watch.count
+                    clocks.append(_ClockProcess(env, folder / "clock-2.log"))
+                if killed_at is not None and new_leading is None and clocks[-1].look():
+                    new_leading = time.time() - killed_at
+                if not clocks[-1].alive():
+                    raise RuntimeError(f"conductor clock exited:\n{clocks[-1].tail()}")
+                time.sleep(POLL_SECONDS)
+            elapsed = watch.done_at - started if watch.done_at is not None else float("inf")
+            self._settle(runtime.engine)
+        finally:
+            for clock in clocks:
+                clock.stop()
+            runtime.close()
+        calls = slack.calls
+        prompts = Counter(c.params["channel"] for c in calls
+                          if c.method == "chat.postMessage" and c.status == 200 and c.params["channel"].startswith("D"))
+        takeover = None
+        if killed_at is not None:
+            after = [c.at + self.latency for c in calls if c.method == "chat.postMessage" and c.status == 200
+                     and c.at >= killed_at and c.params["channel"].startswith("D")]
+            takeover = min(after) - killed_at if after else None
+        limited = Counter(c.method for c in calls if c.status == 429)
+        return RunFigures(
+            elapsed=elapsed, prompted=len(prompts), lost=self.people - len(prompts),
+            doubled=sum(n - 1 for n in prompts.values()), ratelimited=sum(limited.values()),
+            ratelimited_by_method=dict(limited), calls_by_method=dict(Counter(c.method for c in calls)),
+            clock_start=clocks[0].led_after or float("nan"), clocks=len(clocks), killed_after=killed_after,
+            takeover=takeover, new_clock_leading=new_leading)
+
+    def _settle(self, engine) -> None:
+        """Wait until nothing is left to send (a row given up on and sent again would show as
+        a double), and a little longer for a call still on its way."""
+        deadline = time.monotonic() + 30 + 4 * self.latency
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                left = conn.execute(select(func.count()).select_from(OUTBOX)
+                                    .where(OUTBOX.c.status.in_(("pending", "sending")))).scalar_one()
+            if not left:
+                break
+            time.sleep(0.1)
+        time.sleep(SETTLE_SECONDS + 2 * self.latency)
+
+
+class _Watch:
+    """What Slack has accepted so far: DMs with a prompt, counted from the calls it recorded."""
+
+    def __init__(self, slack: LocalSlack, people: int, started: float):
+        self.slack, self.people, self.started = slack, people, started
+        self.seen = 0  # calls looked at
+        self.channels: set[str] = set()
+        self.done_at: float | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.channels)
+
+    def prompted(self) -> int:
+        calls = self.slack.calls
+        fresh = calls[self.seen:]
+        # A call is recorded when it arrives and gets its status when answered: stop at the first unanswered.
+        for call in fresh:
+            if call.status == 0:
+                break
+            self.seen += 1
+            if call.method == "chat.postMessage" and call.status == 200 and call.params["channel"].startswith("D"):
+                self.channels.add(call.params["channel"])
+        if self.done_at is None and len(self.channels) >= self.people:
+            self.done_at = time.monotonic()
+        return len(self.channels)
+
+
+@dataclass
+class _ClockProcess:
+    """`conductor clock` as a real process, its output in one log."""
+
+    env: dict[str, str]
+    log: Path
+    started: float = field(default_factory=time.monotonic)
+    led_after: float | None = None
+
+    def __post_init__(self) -> None:
+        with open(self.log, "w") as out:
+            self.process = subprocess.Popen([sys.executable, "-m", "bot.cli", "clock"], env=self.env,
+                                            stdout=out, stderr=subprocess.STDOUT)
+
+    def look(self) -> bool:
+        """Whether it leads yet (read from its log until it does)."""
+        if self.led_after is None and LEADING in self.log.read_text(errors="replace"):
+            self.led_after = time.monotonic() - self.started
+        return self.led_after is not None
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def tail(self) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
+
+    def kill(self) -> None:
+        """SIGKILL: no handler runs; the kernel closes its connections and drops its lock."""
+        if self.alive():
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.alive():
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def describe(f: FanoutFigures) -> list[str]:
+    """The figures as lines of text."""
+    tiers = ", Slack's method tiers" if f.tiers else ""
+    lines = [f"stand-up fan-out: {f.people:,} people; local Slack at {f.latency * 1000:g} ms per call, "
+             f"1 msg/s per channel (burst 1), {f.workspace_rate:g} msg/s per workspace{tiers}",
+             f"people refresh, {f.people:,} people: {f.refresh_seconds:.2f} s ({f.refresh_calls} Web API calls)",
+             f"floor: {f.floor:.1f} s"]
+    for name, r in (("one clock", f.one_clock), ("clock killed midway", f.killed)):
+        lines.append(f"{name}: everyone prompted in {r.elapsed:.1f} s ({r.elapsed / f.floor:.2f}x the floor); "
+                     f"first clock led {r.clock_start:.2f} s after it started; lost {r.lost}, doubled {r.doubled}, "
+                     f"429 answers {r.ratelimited} {r.ratelimited_by_method or ''}")
+        if r.killed_after is not None:
+            takeover = "n/a" if r.takeover is None else f"{r.takeover:.2f} s"
+            leading = "n/a" if r.new_clock_leading is None else f"{r.new_clock_leading:.2f} s"
+            lines.append(f"  killed after {r.killed_after} prompts; the new clock led {leading} after the kill; "
+                         f"takeover (kill to its first prompt accepted) {takeover}")
+        lines.append(f"  calls: {dict(sorted(r.calls_by_method.items()))}")
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=1000)
     parser.add_argument("--workspace-rate", type=float, default=50.0)
+    parser.add_argument("--latency", type=float, default=0.15, help="seconds every Slack call takes")
+    parser.add_argument("--concurrency", type=int, default=16, help="SLACK_CONCURRENCY for the clock")
     args = parser.parse_args()
-    result = run(args.people, args.workspace_rate, crash_after=args.people // 2)
-    print(f"stand-up fan-out: {args.people} people; fake Slack at 1 msg/s per channel and "
-          f"{args.workspace_rate:.0f} msg/s per workspace; a messenger crash after {args.people // 2} prompts")
-    print(f"time to prompt everyone: {result['elapsed']:.1f} s; floor {result['floor']:.1f} s; "
-          f"ratio {result['elapsed'] / result['floor']:.2f}x")
-    print(f"lost {result['lost']}, doubled {result['doubled']}, 429 answers {result['ratelimited']}")
+    figures = run(args.people, args.workspace_rate, latency=args.latency, concurrency=args.concurrency)
+    print("\n".join(describe(figures)))
 
 
 if __name__ == "__main__":

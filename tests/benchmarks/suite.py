@@ -44,7 +44,8 @@ class Sizes:
     ack_rate: float = 100.0  # requests per second
     ack_seconds: float = 10.0
     fanout_people: int = 1000
-    fanout_workspace_rate: float = 50.0  # messages per second the fake Slack allows a workspace
+    fanout_workspace_rate: float = 50.0  # messages per second the local Slack allows a workspace
+    fanout_latency: float = 0.15  # seconds the local Slack takes to answer each call
     python_tries: int = 200  # tries of a no-op Python automation, spaced and back to back
 
 
@@ -53,7 +54,7 @@ QUICK = Sizes("quick", engine_runs=40, engine_commits=400, clock_timers=1000, cl
               clock_idle=3, ack_rate=100, ack_seconds=3, fanout_people=200, python_tries=50)
 TINY = Sizes("tiny", engine_runs=5, engine_steps=5, engine_commits=100, clock_timers=100, clock_spread=1,
              clock_lead=1, clock_idle=0.5, ack_rate=40, ack_seconds=0.5, fanout_people=20, fanout_workspace_rate=200,
-             python_tries=5)
+             fanout_latency=0.02, python_tries=5)
 PRESETS = {sizes.name: sizes for sizes in (FULL, QUICK, TINY)}
 
 DATABASES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
@@ -68,7 +69,8 @@ def expected_keys(postgres: bool) -> list[str]:
         "clock.lateness_p50", "clock.lateness_p99", "clock.lateness_max", "clock.idle_cpu", "clock.rss",
         "clock.lost", "clock.doubled",
         "ack.median", "ack.p99", "ack.max", "ack.missed",
-        "fanout.seconds", "fanout.lost", "fanout.doubled", "fanout.ratelimited",
+        "fanout.people_refresh", "fanout.seconds", "fanout.one_clock_seconds", "fanout.takeover",
+        "fanout.lost", "fanout.doubled", "fanout.ratelimited",
         "python.per_try_median", "python.per_try_p99", "python.back_to_back_median", "python.failed",
     ]
 
@@ -89,9 +91,10 @@ def collect(sizes: Sizes, postgres_url: str | None = None, *,
                                                         postgres_url=postgres_url, workdir=w))
     say(f"Slack acks: {s.ack_rate:g} requests/s for {s.ack_seconds:g} s, Conductor and stock Bolt ...")
     ack = _fresh(lambda w: slack_ack.measure(s.ack_rate, s.ack_seconds, workdir=w))
-    say(f"stand-up fan-out: {s.fanout_people:,} people at {s.fanout_workspace_rate:g} messages/s ...")
+    say(f"stand-up fan-out: {s.fanout_people:,} people at {s.fanout_workspace_rate:g} messages/s, "
+        f"{s.fanout_latency * 1000:g} ms per Slack call, one clock and a clock killed midway ...")
     fanout = _fresh(lambda w: standup_fanout.run(s.fanout_people, s.fanout_workspace_rate,
-                                                 crash_after=s.fanout_people // 2, workdir=w))
+                                                 latency=s.fanout_latency, workdir=w))
     say(f"python automations: {s.python_tries} tries in a child process, and in a thread ...")
     python = _fresh(lambda w: python_automation.measure(s.python_tries, workdir=w))
     return [*(row for figures in engine for row in engine_rows(figures)), *clock_rows(clock),
@@ -161,15 +164,24 @@ def ack_rows(f: slack_ack.AckFigures) -> list[Row]:
 
 
 def fanout_rows(f: standup_fanout.FanoutFigures, sizes: Sizes) -> list[Row]:
-    people, rate = sizes.fanout_people, sizes.fanout_workspace_rate
+    people, rate, ms = f.people, f.workspace_rate, f"{f.latency * 1000:g} ms"
     ratio = standup_fanout.TARGET_RATIO_TO_FLOOR
-    target = Target("≤", float(f"{ratio * f['floor']:.3g}"), "s", f"{ratio:g}x the floor")
+    target = Target("≤", float(f"{ratio * f.floor:.3g}"), "s", f"{ratio:g}x the floor")
+    floor = "rate-limit floor"
+    takeover = f.killed.takeover
     return [
-        Row("fanout.seconds", f"stand-up fan-out, {people:,} people at {rate:g} messages/s, crash midway",
-            f["elapsed"], "s", target, f["floor"], "rate-limit floor"),
-        Row("fanout.lost", "stand-up prompts lost", f["lost"], "", ZERO),
-        Row("fanout.doubled", "stand-up prompts doubled", f["doubled"], "", ZERO),
-        Row("fanout.ratelimited", "stand-up 429 answers from Slack", f["ratelimited"]),
+        Row("fanout.people_refresh", f"people refresh, {people:,} people",
+            f.refresh_seconds, "s", None, f.refresh_calls * f.latency, f"{f.refresh_calls} calls x {ms}"),
+        Row("fanout.seconds", f"stand-up fan-out, {people:,} people at {rate:g} messages/s, {ms} per Slack call, "
+            "clock process killed midway", f.killed.elapsed, "s", target, f.floor, floor),
+        Row("fanout.one_clock_seconds", "stand-up fan-out, the same with one clock process (no kill)",
+            f.one_clock.elapsed, "s", target, f.floor, floor),
+        Row("fanout.takeover", "stand-up takeover: SIGKILL to the new clock's first prompt Slack accepted",
+            float("nan") if takeover is None else takeover, "s", None, f.one_clock.clock_start,
+            "a clock process's start to leading"),
+        Row("fanout.lost", "stand-up prompts lost (both fan-outs)", f.lost, "", ZERO),
+        Row("fanout.doubled", "stand-up prompts doubled (both fan-outs)", f.doubled, "", ZERO),
+        Row("fanout.ratelimited", "stand-up 429 answers from Slack (both fan-outs)", f.ratelimited),
     ]
 
 
