@@ -115,35 +115,6 @@ def test_updates_and_reactions_apply_in_place(fast: FakeSlack):
     assert ephemeral["message_ts"] > posted["ts"] and len(fast.messages("#ops")) == 1
 
 
-def test_methods_that_take_only_channel_ids_refuse_names(fast: FakeSlack):
-    """Slack takes `#name` (and a user id, for the DM) only in chat.postMessage and
-    chat.postEphemeral; history, replies, update, reactions and info want the id."""
-    client = client_for(fast)
-    posted = client.chat_postMessage(channel="#ops", text="pending")
-    cid, ts = posted["channel"], posted["ts"]
-    assert client.chat_postEphemeral(channel="#ops", user="U01ANA", text="psst")["ok"]
-    dm = client.chat_postMessage(channel="U01ANA", text="hi")["channel"]
-    assert dm.startswith("D") and client.conversations_history(channel=dm)["messages"][0]["text"] == "hi"
-    fast.add_channel("#declared")
-    calls = {
-        "conversations.history": {},
-        "conversations.replies": {"ts": ts},
-        "chat.update": {"ts": ts, "text": "x"},
-        "reactions.add": {"timestamp": ts, "name": "eyes"},
-        "conversations.info": {},
-    }
-    for method, params in calls.items():
-        for name in ("#ops", "ops", "#declared", "declared", "U01ANA"):
-            answer = error_of(lambda m=method, p=params, n=name: client.api_call(m, json={**p, "channel": n}))
-            assert answer.response["error"] == "channel_not_found", (method, name)
-    assert client.conversations_history(channel=cid)["messages"][0]["text"] == "pending"
-    assert client.conversations_replies(channel=cid, ts=ts)["messages"][0]["ts"] == ts
-    assert client.chat_update(channel=cid, ts=ts, text="done")["ok"]
-    assert client.reactions_add(channel=cid, timestamp=ts, name="eyes")["ok"]
-    assert client.conversations_info(channel=cid)["channel"]["id"] == cid
-    assert fast.messages("#ops")[0]["text"] == "done"
-
-
 def test_validation_like_slack(fast: FakeSlack):
     client = client_for(fast)
 

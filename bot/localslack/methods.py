@@ -3,7 +3,8 @@ takes the call's parameters and returns the body's fields, or raises `SlackError
 
 A mixin of `LocalSlack`, which holds the workspace (channels, messages, views, users) and the
 HTTP side; here is only what each method does to it. People and user groups are in
-`bot.localslack.people`, channels in `bot.localslack.channels`."""
+`bot.localslack.people`, channels in `bot.localslack.channels`, history and threads in
+`bot.localslack.history`."""
 
 from __future__ import annotations
 
@@ -96,30 +97,6 @@ class WebApiMethods:
         if len(users) != 1:  # group DMs are not faked
             raise SlackError("users_list_not_supplied")
         return {"channel": {"id": self._open_dm(users[0])}}
-
-    def _visible(self, message: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:
-        shown = dict(message)
-        if str(p.get("include_all_metadata", "")).lower() not in ("true", "1"):
-            shown.pop("metadata", None)
-        return shown
-
-    def _m_conversations_history(self, p):
-        """Top-level messages, newest first, optionally newer than `oldest`."""
-        channel = self._by_id(p.get("channel"))
-        oldest = float(p.get("oldest") or 0)
-        found = [m for m in self._messages[channel]
-                 if float(m["ts"]) >= oldest and (not m.get("thread_ts") or m["thread_ts"] == m["ts"])]
-        return {"messages": [self._visible(m, p) for m in reversed(found)], "has_more": False}
-
-    def _m_conversations_replies(self, p):
-        """A thread: its parent, then its replies, oldest first."""
-        channel = self._by_id(p.get("channel"))
-        ts, oldest = p.get("ts"), float(p.get("oldest") or 0)
-        found = [m for m in self._messages[channel]
-                 if (m["ts"] == ts or m.get("thread_ts") == ts) and float(m["ts"]) >= oldest]
-        if not found:
-            raise SlackError("thread_not_found")
-        return {"messages": [self._visible(m, p) for m in found], "has_more": False}
 
     def _m_views_open(self, p):
         if not p.get("trigger_id"):

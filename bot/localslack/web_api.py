@@ -5,7 +5,8 @@ do the tests.
 
 Point `WebClient(base_url=fake.url)` (or `SLACK_API_URL`) at it. It records every call, keeps
 the conversation per channel, answers like Slack (ids, increasing `ts`, errors, the granted
-scopes in `x-oauth-scopes`, `missing_scope`), rate-limits `chat.postMessage` like Slack,
+scopes in `x-oauth-scopes`, `missing_scope`), pages history and threads as Slack does
+(`bot.localslack.history`), rate-limits `chat.postMessage` like Slack,
 takes as long as Slack does when asked (`latency`, per method or for every one), and fails,
 hangs or goes down on demand:
 
@@ -28,6 +29,7 @@ from typing import Any, Self
 
 from bot.localslack.channels import ChannelMethods, stable_id
 from bot.localslack.errors import SlackError
+from bot.localslack.history import HistoryMethods
 from bot.localslack.http import handler_for
 from bot.localslack.methods import WebApiMethods
 from bot.localslack.people import PeopleMethods
@@ -66,7 +68,7 @@ class _Bucket:
         return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
 
 
-class LocalSlack(WebApiMethods, ChannelMethods, PeopleMethods):
+class LocalSlack(WebApiMethods, HistoryMethods, ChannelMethods, PeopleMethods):
     """The local Web API. Start with `start()` or `with`; stop with `close()`.
 
     rate / burst: per channel, `chat.postMessage` may be called `rate` times per second, plus
