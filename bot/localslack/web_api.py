@@ -6,13 +6,19 @@ do the tests.
 Point `WebClient(base_url=fake.url)` (or `SLACK_API_URL`) at it. It records every call, keeps
 the conversation per channel, answers like Slack (ids, increasing `ts`, errors, the granted
 scopes in `x-oauth-scopes`, `missing_scope`), pages history and threads as Slack does
-(`bot.localslack.history`), rate-limits `chat.postMessage` like Slack,
-takes as long as Slack does when asked (`latency`, per method or for every one), and fails,
-hangs or goes down on demand:
+(`bot.localslack.history`), rate-limits `chat.postMessage` like Slack, and fails, hangs or
+goes down on demand:
 
     with LocalSlack(users={"U1": {"real_name": "Ana", "tz": "Europe/Lisbon"}}) as fake:
         WebClient(token="xoxb-test", base_url=fake.url).chat_postMessage(channel="#a", text="hi")
         assert fake.messages("#a")[0]["text"] == "hi"
+
+Latency: it takes as long as Slack does when asked. `latency=0.2` answers every call after
+0.2 s; `latency=(0.05, 0.4)` draws each call's time uniformly between 0.05 s and 0.4 s;
+`latency={"chat.postMessage": (0.1, 0.3), "*": 0.05}` sets it per method (`"*"`: every method
+without its own figure). The draws come from a `random.Random(seed)` (`seed=`, a fixed default),
+so the same calls in the same order take the same times in every run. `set_latency` changes
+it while serving and takes the same forms.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import math
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from typing import Any, Self
@@ -32,6 +38,7 @@ from bot.localslack.errors import SlackError
 from bot.localslack.history import HistoryMethods
 from bot.localslack.http import handler_for
 from bot.localslack.methods import WebApiMethods
+from bot.localslack.pacing import DEFAULT_SEED, Bucket, Latency, LatencySpec
 from bot.localslack.people import PeopleMethods
 from bot.localslack.scopes import manifest_scopes, missing_for
 
@@ -44,28 +51,15 @@ APP_TOKEN_SCOPES = ("connections:write",)
 @dataclass
 class Call:
     """One request: the API method, its parameters, request headers (lower-cased names), the
-    wall-clock time it arrived, and the HTTP status it was answered with."""
+    wall-clock time it arrived, the HTTP status it was answered with, and the seconds it was
+    held before being handled (its latency, plus any `hang_next`)."""
 
     method: str
     params: dict[str, Any]
     headers: dict[str, str]
     at: float
     status: int = field(default=0, compare=False)
-
-
-class _Bucket:
-    """A token bucket: `rate` tokens per second, holding at most `capacity`."""
-
-    def __init__(self, rate: float, capacity: float):
-        self.rate, self.capacity = rate, capacity
-        self.tokens, self.stamp = capacity, time.monotonic()
-
-    def wait(self) -> float:
-        """Seconds until a token is available (0 if one is available now)."""
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+    held: float = field(default=0.0, compare=False)
 
 
 class LocalSlack(WebApiMethods, HistoryMethods, ChannelMethods, PeopleMethods):
@@ -79,9 +73,10 @@ class LocalSlack(WebApiMethods, HistoryMethods, ChannelMethods, PeopleMethods):
     token for Socket Mode (None: any `xapp-` token). socket_url: what `apps.connections.open`
     hands out, set by a local Socket Mode server when one is attached. group_handles: the
     `@handle` of user groups (default: the id in lower case). group_users_cap: how many members
-    `usergroups.list` lists per group (None: all). latency: seconds every call takes before it
-    is answered, or a mapping of method -> seconds (`"*"`: every other method); see
-    `set_latency`.
+    `usergroups.list` lists per group (None: all). latency: how long a call takes before it is
+    answered: seconds, a `(low, high)` range drawn from uniformly for each call, or a mapping of
+    method -> either (`"*"`: every other method); see `set_latency`. seed: seeds the draws, so a
+    run repeats (None: a fresh seed each time).
     """
 
     def __init__(self, *, users: dict[str, dict[str, Any]] | None = None,
@@ -91,13 +86,13 @@ class LocalSlack(WebApiMethods, HistoryMethods, ChannelMethods, PeopleMethods):
                  bot_id: str = "B0FAKEBOT", team_name: str = "Local", bot_name: str = "conductor",
                  scopes: Iterable[str] | None = None, app_token: str | None = None,
                  socket_url: str | None = None, group_handles: dict[str, str] | None = None,
-                 group_users_cap: int | None = None, latency: float | Mapping[str, float] = 0.0):
+                 group_users_cap: int | None = None, latency: LatencySpec = 0.0,
+                 seed: int | None = DEFAULT_SEED):
         self.users = dict(users or {})
         self.groups = {k: list(v) for k, v in (groups or {}).items()}
         self.group_handles = dict(group_handles or {})
         self.group_users_cap = group_users_cap
-        self._latency: dict[str, float] = (dict(latency) if isinstance(latency, Mapping)
-                                           else {"*": float(latency)})
+        self.latency = Latency(latency, seed)
         self.token, self.rate, self.burst = token, rate, burst
         self.team_id, self.bot_user_id, self.bot_id = team_id, bot_user_id, bot_id
         self.team_name, self.bot_name = team_name, bot_name
@@ -111,8 +106,8 @@ class LocalSlack(WebApiMethods, HistoryMethods, ChannelMethods, PeopleMethods):
         self._names: dict[str, str] = {}  # channel name -> id
         self._messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._views: dict[str, dict[str, Any]] = {}
-        self._buckets: dict[str, _Bucket] = {}
-        self._workspace = _Bucket(workspace_rate, max(1.0, workspace_rate)) if workspace_rate else None
+        self._buckets: dict[str, Bucket] = {}
+        self._workspace = Bucket(workspace_rate, max(1.0, workspace_rate)) if workspace_rate else None
         self._failures: dict[str, list[tuple[int, str | None]]] = defaultdict(list)
         self._hangs: dict[str, list[float]] = defaultdict(list)
         self._down = False
@@ -188,11 +183,11 @@ class LocalSlack(WebApiMethods, HistoryMethods, ChannelMethods, PeopleMethods):
         with self._lock:
             self._hangs[method].extend([seconds] * times)
 
-    def set_latency(self, seconds: float, method: str = "*") -> None:
-        """From now on, answer `method` (`"*"`: every method without its own) after `seconds`.
+    def set_latency(self, seconds: LatencySpec, method: str = "*") -> None:
+        """From now on, answer `method` (`"*"`: every method without its own) after `seconds`:
+        a number, a `(low, high)` range, or a mapping of method -> either (each method it names).
         Unlike `hang_next`, it stays until changed: the figures of a slow Slack come from it."""
-        with self._lock:
-            self._latency[method] = seconds
+        self.latency.set(seconds, method)
 
     def set_down(self, down: bool = True) -> None:
         """While down, every call is answered 503."""
@@ -204,7 +199,8 @@ class LocalSlack(WebApiMethods, HistoryMethods, ChannelMethods, PeopleMethods):
         with self._lock:
             self._calls.append(call)
             hang = self._hangs[method].pop(0) if self._hangs.get(method) else 0.0
-            hang += self._latency.get(method, self._latency.get("*", 0.0))
+            hang += self.latency.draw(method)
+            call.held = hang
             failure = self._failures[method].pop(0) if self._failures.get(method) else None
         if hang:
             self._closing.wait(hang)  # released at once by close()
@@ -309,7 +305,7 @@ class LocalSlack(WebApiMethods, HistoryMethods, ChannelMethods, PeopleMethods):
         return found[0]
 
     def _check_rate(self, channel: str) -> None:
-        buckets = [self._buckets.setdefault(channel, _Bucket(self.rate, 1 + self.burst))]
+        buckets = [self._buckets.setdefault(channel, Bucket(self.rate, 1 + self.burst))]
         buckets += [self._workspace] if self._workspace else []
         wait = max(b.wait() for b in buckets)
         if wait > 0:
