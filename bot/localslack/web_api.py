@@ -6,7 +6,8 @@ do the tests.
 Point `WebClient(base_url=fake.url)` (or `SLACK_API_URL`) at it. It records every call, keeps
 the conversation per channel, answers like Slack (ids, increasing `ts`, errors, the granted
 scopes in `x-oauth-scopes`, `missing_scope`), pages history and threads as Slack does
-(`bot.localslack.history`), rate-limits `chat.postMessage` like Slack, and fails, hangs or
+(`bot.localslack.history`), rate-limits `chat.postMessage` like Slack (and, with `tiers=`,
+every other method by Slack's published tiers: `bot.localslack.tiers`), and fails, hangs or
 goes down on demand:
 
     with LocalSlack(users={"U1": {"real_name": "Ana", "tz": "Europe/Lisbon"}}) as fake:
@@ -41,6 +42,7 @@ from bot.localslack.methods import WebApiMethods
 from bot.localslack.pacing import DEFAULT_SEED, Bucket, Latency, LatencySpec
 from bot.localslack.people import PeopleMethods
 from bot.localslack.scopes import manifest_scopes, missing_for
+from bot.localslack.tiers import TierLimits, TierSetting
 
 # Methods an app-level token (`xapp-`) may call; it may call nothing else, and a bot token
 # may not call these.
@@ -76,7 +78,10 @@ class LocalSlack(WebApiMethods, HistoryMethods, ChannelMethods, PeopleMethods):
     `usergroups.list` lists per group (None: all). latency: how long a call takes before it is
     answered: seconds, a `(low, high)` range drawn from uniformly for each call, or a mapping of
     method -> either (`"*"`: every other method); see `set_latency`. seed: seeds the draws, so a
-    run repeats (None: a fresh seed each time).
+    run repeats (None: a fresh seed each time). tiers: Slack's per-method rate-limit tiers
+    (`bot.localslack.tiers`): False (default) none, True Slack's published table, or a mapping
+    of method -> calls a minute overriding or adding to that table; `per_minute(method)` says
+    what applies.
     """
 
     def __init__(self, *, users: dict[str, dict[str, Any]] | None = None,
@@ -87,12 +92,13 @@ class LocalSlack(WebApiMethods, HistoryMethods, ChannelMethods, PeopleMethods):
                  scopes: Iterable[str] | None = None, app_token: str | None = None,
                  socket_url: str | None = None, group_handles: dict[str, str] | None = None,
                  group_users_cap: int | None = None, latency: LatencySpec = 0.0,
-                 seed: int | None = DEFAULT_SEED):
+                 seed: int | None = DEFAULT_SEED, tiers: TierSetting = False):
         self.users = dict(users or {})
         self.groups = {k: list(v) for k, v in (groups or {}).items()}
         self.group_handles = dict(group_handles or {})
         self.group_users_cap = group_users_cap
         self.latency = Latency(latency, seed)
+        self._tiers = TierLimits(tiers)
         self.token, self.rate, self.burst = token, rate, burst
         self.team_id, self.bot_user_id, self.bot_id = team_id, bot_user_id, bot_id
         self.team_name, self.bot_name = team_name, bot_name
@@ -189,6 +195,11 @@ class LocalSlack(WebApiMethods, HistoryMethods, ChannelMethods, PeopleMethods):
         Unlike `hang_next`, it stays until changed: the figures of a slow Slack come from it."""
         self.latency.set(seconds, method)
 
+    def per_minute(self, method: str) -> float | None:
+        """The calls a minute Slack's tiers allow `method` here (None: not tier-limited, as
+        every method is unless `tiers` was given)."""
+        return self._tiers.per_minute.get(method)
+
     def set_down(self, down: bool = True) -> None:
         """While down, every call is answered 503."""
         self._down = down
@@ -218,6 +229,7 @@ class LocalSlack(WebApiMethods, HistoryMethods, ChannelMethods, PeopleMethods):
             if handler is None:
                 raise SlackError("unknown_method")
             with self._lock:
+                self._tiers.take(method)
                 self._require(method, [])
                 status, extra, body = 200, dict(granted), {"ok": True, **handler(params)}
         except SlackError as e:
