@@ -47,7 +47,8 @@ def start_messenger(settings: Settings, runtime, stop: threading.Event) -> threa
     from bot.slack.client import make_client
     from bot.slack.messenger import Messenger
 
-    messenger = Messenger(runtime.engine, make_client(settings), runtime.versions, render=render_outbox)
+    messenger = Messenger(runtime.engine, make_client(settings), runtime.versions, render=render_outbox,
+                          workspace_rate=settings.slack_messages_per_second, concurrency=settings.slack_concurrency)
     sender = threading.Thread(target=messenger.run, args=(stop,), name="messenger", daemon=True)
     sender.start()
     return sender

@@ -305,7 +305,10 @@ def test_an_idle_clock_writes_a_handful_of_lines_and_no_scheduler_chatter(migrat
     assert " conductor.clock INFO the clock stopped in " in lines[-1]
     assert len(lines) == 3, lines  # nothing else happened, so nothing else was written
     chatter = chatty_log.read_text()
-    assert chatter.count('apscheduler.executors.default INFO Running job "poll') >= IDLE_SECONDS - 2, chatter
+    # About one poll a second of the chatty clock's own life (which a loaded machine shortens).
+    stamps = [datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f") for line in chatter.splitlines() if line[:4].isdigit()]
+    lived = (stamps[-1] - stamps[0]).total_seconds()
+    assert chatter.count('apscheduler.executors.default INFO Running job "poll') >= lived - 2 > 0, chatter
 
 
 def test_a_message_slack_refuses_writes_one_line(migrated_db_url, tmp_path):

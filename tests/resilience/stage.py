@@ -7,6 +7,7 @@ so a test waits for exactly the work its requests caused (no sleeps, no guessing
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -104,16 +105,23 @@ class Stage:
                                           r=run_id), 15)[0]
 
 
+NAMED_CHANNEL = re.compile(r"""channel:\s*["']?#([\w-]+)""")
+
+
 @contextmanager
 def stage(db_url: str, tmp_path: Path, workflows: dict[str, str], *, fake: dict[str, Any] | None = None,
-          messenger: dict[str, Any] | None = None, client_timeout: float = 10.0, deliver: bool = True) -> Iterator[Stage]:
+          messenger: dict[str, Any] | None = None, client_timeout: float = 1.0, deliver: bool = True) -> Iterator[Stage]:
     """The app serving `workflows` (file name -> YAML) on `db_url`, against a fake Slack made
-    with `fake` options; the messenger (made with `messenger` options) runs when `deliver`."""
+    with `fake` options, where the channels the workflows name already exist; the messenger
+    (made with `messenger` options) runs when `deliver`. `client_timeout` is short: a post
+    whose fate is unknown is sent again after three of them."""
     folder = tmp_path / "workflows"
     folder.mkdir()
     for name, source in workflows.items():
         (folder / f"{name}.yaml").write_text(source)
     with FakeSlack(**(fake or {})) as slack:
+        for name in sorted({m for source in workflows.values() for m in NAMED_CHANNEL.findall(source)}):
+            slack.add_channel(name)
         settings = Settings(database_url=db_url, workflows_dir=str(folder), slack_bot_token="xoxb-test",
                             slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.url)
         runtime = build_runtime(settings, directory=StaticDirectory({}))

@@ -27,7 +27,8 @@ def messenger_stage(database_url: str, folder: Path, workflow: str,
     h = Harness(database_url, [str(folder)])
     h.service.clock = lambda: datetime.now(UTC)
     with FakeSlack() as fake:
-        client = make_client(Settings(slack_bot_token="xoxb-test", slack_api_url=fake.url))
+        # A short client timeout: a post whose fate is unknown is sent again after three of them.
+        client = make_client(Settings(slack_bot_token="xoxb-test", slack_api_url=fake.url, slack_timeout_seconds=1))
         h.fake = fake  # type: ignore[attr-defined]
         h.messenger = Messenger(h.engine, client, h.versions, render=render)  # type: ignore[attr-defined]
         yield h
