@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-from http.server import BaseHTTPRequestHandler
+import select
+import socket
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -44,6 +47,10 @@ def handler_for(fake: LocalSlack) -> type[BaseHTTPRequestHandler]:
                 params = {}
             status, extra, answer = fake._handle(method, params, headers)
             payload = json.dumps(answer).encode()
+            if self._client_gone():
+                self.close_connection = True
+                fake._answered(False)
+                return
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -52,8 +59,19 @@ def handler_for(fake: LocalSlack) -> type[BaseHTTPRequestHandler]:
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (e.g. timed out on a hang)
+            except OSError:  # the client gave up (timed out on a hang): the call stands
+                self.close_connection = True
+                fake._answered(False)
+            else:
+                fake._answered(True)
+
+        def _client_gone(self) -> bool:
+            """Whether the client hung up while the call was held (its end reads as closed)."""
+            try:
+                readable, _, _ = select.select([self.connection], [], [], 0)
+                return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+            except OSError:
+                return True
 
         do_GET = do_POST = _serve
 
@@ -61,3 +79,15 @@ def handler_for(fake: LocalSlack) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
+
+
+class LocalServer(ThreadingHTTPServer):
+    """The HTTP server, quiet about clients that hung up (a client that timed out is no error
+    of the server's); anything else is still printed, as `socketserver` prints it."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)

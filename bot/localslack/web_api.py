@@ -20,6 +20,12 @@ Latency: it takes as long as Slack does when asked. `latency=0.2` answers every 
 without its own figure). The draws come from a `random.Random(seed)` (`seed=`, a fixed default),
 so the same calls in the same order take the same times in every run. `set_latency` changes
 it while serving and takes the same forms.
+
+A call answered too late is still applied, as Slack sometimes applies a call whose answer the
+client never saw: a call held by `hang_next` or by latency longer than the client's timeout is
+carried out when the hold ends, though the client has given up; the answer then finds no one
+to read it, and the call says so (`Call.delivered` is False) without an error from the server.
+A client that gave up on a post must look for it before posting again.
 """
 
 from __future__ import annotations
@@ -31,13 +37,12 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from typing import Any, Self
 
 from bot.localslack.channels import ChannelMethods, stable_id
 from bot.localslack.errors import SlackError
 from bot.localslack.history import HistoryMethods
-from bot.localslack.http import handler_for
+from bot.localslack.http import LocalServer, handler_for
 from bot.localslack.methods import WebApiMethods
 from bot.localslack.pacing import DEFAULT_SEED, Bucket, Latency, LatencySpec
 from bot.localslack.people import PeopleMethods
@@ -53,8 +58,9 @@ APP_TOKEN_SCOPES = ("connections:write",)
 @dataclass
 class Call:
     """One request: the API method, its parameters, request headers (lower-cased names), the
-    wall-clock time it arrived, the HTTP status it was answered with, and the seconds it was
-    held before being handled (its latency, plus any `hang_next`)."""
+    wall-clock time it arrived, the HTTP status it was answered with, the seconds it was held
+    before being handled (its latency, plus any `hang_next`), and whether the answer reached
+    the client (False: the client had given up; the call was applied all the same)."""
 
     method: str
     params: dict[str, Any]
@@ -62,6 +68,7 @@ class Call:
     at: float
     status: int = field(default=0, compare=False)
     held: float = field(default=0.0, compare=False)
+    delivered: bool | None = field(default=None, compare=False)  # None: not yet answered
 
 
 class LocalSlack(WebApiMethods, HistoryMethods, ChannelMethods, PeopleMethods):
@@ -106,6 +113,7 @@ class LocalSlack(WebApiMethods, HistoryMethods, ChannelMethods, PeopleMethods):
         self.app_token = app_token
         self.socket_url: str | None = socket_url
         self._lock = threading.RLock()
+        self._current = threading.local()
         self._closing = threading.Event()
         self._calls: list[Call] = []
         self._channels: dict[str, dict[str, Any]] = {}  # id -> conversation object
@@ -120,15 +128,14 @@ class LocalSlack(WebApiMethods, HistoryMethods, ChannelMethods, PeopleMethods):
         self._last_ts_us = 0
         self._view_seq = 0
         self.ratelimited_count = 0
-        self._server: ThreadingHTTPServer | None = None
+        self._server: LocalServer | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> Self:
         if self._server is not None:
             raise RuntimeError("already started")
         self._closing.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(self))
-        self._server.daemon_threads = True
+        self._server = LocalServer(("127.0.0.1", 0), handler_for(self))
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
@@ -185,7 +192,8 @@ class LocalSlack(WebApiMethods, HistoryMethods, ChannelMethods, PeopleMethods):
             self._failures[method].extend([(status, error)] * times)
 
     def hang_next(self, method: str, seconds: float, times: int = 1) -> None:
-        """Delay the answer to the next `times` calls of `method` by `seconds`."""
+        """Delay the next `times` calls of `method` by `seconds`. A call is carried out when
+        its delay ends, whether or not the client is still waiting for the answer."""
         with self._lock:
             self._hangs[method].extend([seconds] * times)
 
@@ -207,6 +215,7 @@ class LocalSlack(WebApiMethods, HistoryMethods, ChannelMethods, PeopleMethods):
     def _handle(self, method: str, params: dict[str, Any], headers: dict[str, str]):
         """Record a call and answer it: (HTTP status, extra headers, JSON body)."""
         call = Call(method, params, headers, time.time())
+        self._current.call = call  # each request has its own thread: see `_answered`
         with self._lock:
             self._calls.append(call)
             hang = self._hangs[method].pop(0) if self._hangs.get(method) else 0.0
@@ -241,6 +250,14 @@ class LocalSlack(WebApiMethods, HistoryMethods, ChannelMethods, PeopleMethods):
             call.status = status
             self.ratelimited_count += status == 429
         return status, extra, body
+
+    def _answered(self, delivered: bool) -> None:
+        """The HTTP side wrote this thread's answer (True) or found the client gone (False)."""
+        call = getattr(self._current, "call", None)
+        if call is not None:
+            with self._lock:
+                call.delivered = delivered
+            self._current.call = None
 
     def _authenticate(self, method: str, params: dict[str, Any], headers: dict[str, str]) -> set[str]:
         """Check the call's token; returns the scopes it carries."""
