@@ -130,3 +130,16 @@ def test_retry_after_is_read_whatever_its_letter_case():
     assert retry_after({"Retry-After": "soon"}) == 1.0
     assert retry_after({}) == 1.0
     assert retry_after(None) == 1.0 and retry_after({"Retry-After": "-3"}) == 0.0
+
+
+def test_a_slack_as_slow_and_as_limited_as_the_real_one(migrated_db_url, tmp_path):
+    """Every call answered after 100–300 ms (drawn from a seeded generator), Slack's per-method
+    rate-limit tiers, history paged: the same runs, delivered once, in order, headers current."""
+    with stage(migrated_db_url, tmp_path, {f"relay-{c}": relay(c) for c in CHANNELS}, client_timeout=2.0,
+               fake={"latency": (0.1, 0.3), "tiers": True, "burst": 2},
+               messenger={"burst": 2}) as on:
+        produce(on)
+        counted = finish(on, "field")
+        held = [call.held for call in on.fake.calls]
+    assert min(held) >= 0.1  # every call took as long as Slack does
+    assert counted.faults == (0, 0, 0, 0), counted
