@@ -58,7 +58,8 @@ SCOPES: dict[str, Scope] = {
     "channels:history": Scope("to read replies in run threads in public channels", _always),
     # The same in private channels (message.groups).
     "groups:history": Scope("to read replies in run threads in private channels", _always),
-    # conversations.open: stand-up questions and nudges go by DM (bot/slack/messenger.py).
+    # conversations.open: stand-up questions and nudges go by DM, posted to the person's id; the
+    # messenger opens the DM to look for one Slack may have applied (bot/slack/messenger.py).
     "im:write": Scope("to send stand-up questions by DM", _standups),
     # message.im events: stand-up answers written as plain DM replies (bot/slack/events).
     "im:history": Scope("to read stand-up answers written as DM replies", _standups),
@@ -68,11 +69,13 @@ SCOPES: dict[str, Scope] = {
     # usergroups.list / usergroups.users.list: who is in a group a role names, for permissions
     # and stand-ups, refreshed into the tables (bot/slack/people.py); the doctor's group check.
     "usergroups:read": Scope("to read the members of the user groups roles name", _groups),
-    # conversations.list/info: only `conductor doctor` calls them, to find the channels the
+    # conversations.list/info: the messenger turns a workflow's #name into the channel's id
+    # (history is read by id only: bot/slack/channel_names.py); the doctor finds the channels the
     # workflows name and whether the bot is in them.
-    "channels:read": Scope("by conductor doctor to find the channels workflows name", _channels),
-    # conversations.list of private channels: used by the doctor when granted, never required
-    # (a private channel it cannot see is reported as not found, with the invitation as fix).
+    "channels:read": Scope("to find the channels workflows name by their #name", _channels),
+    # conversations.list of private channels: used when granted, never required (a private
+    # channel it cannot see is reported as not found, with the invitation as fix; posts to it by
+    # name still go out, and are not looked for after a crash).
     "groups:read": Scope("by conductor doctor to see private channels", _never),
     # conversations.join: nothing calls it. The bot does not join channels by itself; people
     # invite it (a public channel it is not in still gets no thread replies), so not needed.

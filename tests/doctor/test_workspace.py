@@ -113,7 +113,7 @@ def test_without_channels_read_one_line_says_why(tmp_path: Path):
         status, lines = doctor(settings_for(slack, "sqlite://", folder))
     assert status == 1
     assert line(lines, "FAIL  scope channels:read").startswith(
-        "FAIL  scope channels:read: not granted; needed by conductor doctor to find the channels")
+        "FAIL  scope channels:read: not granted; needed to find the channels workflows name by their #name")
     assert line(lines, "FAIL  channels:") == (
         "FAIL  channels: cannot be checked: the token lacks channels:read — grant channels:read "
         "(see the scope lines)")
