@@ -22,25 +22,30 @@ prompt the new clock sent.
 Target: everyone prompted within 1.1x the floor; none lost, none doubled.
 
     python -m tests.benchmarks.standup_fanout [--people 1000] [--workspace-rate 50] [--latency 0.15]
+        [--concurrency 16] [--slack-timeout 10] [--postgres URL]
 """
 
 from __future__ import annotations
 
 import argparse
 import inspect
+import math
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.localslack.web_api import LocalSlack
+from bot.localslack.channels import stable_id
+from bot.localslack.web_api import Call, LocalSlack
 from bot.runtime import build_runtime
 from bot.settings import Settings
 from bot.slack.client import make_client
@@ -48,7 +53,7 @@ from bot.slack.people import refresh_people
 from bot.store.db import make_engine
 from bot.store.migrate import upgrade
 from bot.store.models import OutboxMessage
-from tests.benchmarks.setup import scratch_folder
+from tests.dbutil import fresh_postgres_schema
 
 WORKFLOW = """
 id: big-standup
@@ -88,6 +93,10 @@ class RunFigures:
     killed_after: int | None = None  # prompts Slack had accepted when the clock was killed
     takeover: float | None = None  # seconds from the kill until Slack accepted the new clock's first prompt
     new_clock_leading: float | None = None  # seconds from the kill until the new clock led
+    clock_cpu: float = float("nan")  # CPU seconds the clock processes used, all of them
+    start_seconds: float = 0.0  # the run's start (its transition writes every prompt to the outbox)
+    # Seconds from the run's start until Slack had accepted 1%, 50%, 90%, 99% of the people's prompts.
+    progress: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -120,25 +129,23 @@ def slack_has_tiers() -> bool:
 
 
 def run(people: int, workspace_rate: float, *, latency: float = 0.15, kill_after: int | None = None,
-        concurrency: int = 16, workdir: Path | None = None, timeout: float | None = None) -> FanoutFigures:
-    """Both fan-outs at this size. `kill_after`: prompts Slack accepts before the kill (half
-    by default); `timeout`: seconds a fan-out may take before it counts the rest as lost."""
+        concurrency: int = 16, slack_timeout: float = 10.0, postgres_url: str | None = None,
+        workdir: Path | None = None, timeout: float | None = None) -> FanoutFigures:
+    """Both fan-outs at this size, each on a fresh SQLite file (or a fresh schema in the database at
+    `postgres_url`). `kill_after`: prompts Slack accepts before the kill (half by default);
+    `slack_timeout`: the clocks' SLACK_TIMEOUT_SECONDS (its default); `timeout`: seconds a fan-out
+    may take before the people not yet prompted count as lost."""
     kill_after = people // 2 if kill_after is None else kill_after
     floor = (people + 1) / workspace_rate
     # A serial messenger makes two calls (the DM's conversations.open, then the post) per person.
     timeout = timeout or 120 + floor * 3 + people * 2 * latency * 1.5
-    tiers = slack_has_tiers()
-    fanout = _Fanout(people, workspace_rate, latency, concurrency, tiers, timeout)
-    refresh_seconds, refresh_calls, one_clock = fanout.run_once(scratch_folder(workdir), kill_after=None)
-    _, _, killed = fanout.run_once(scratch_folder(workdir), kill_after=kill_after)
-    return FanoutFigures(people, workspace_rate, latency, tiers, floor, refresh_seconds, refresh_calls,
+    fanout = _Fanout(people, workspace_rate, latency, concurrency, slack_has_tiers(), timeout, slack_timeout,
+                     postgres_url)
+    with tempfile.TemporaryDirectory(prefix="fanout-", dir=workdir, ignore_cleanup_errors=True) as folder:
+        refresh_seconds, refresh_calls, one_clock = fanout.run_once(Path(folder) / "one-clock", None)
+        _, _, killed = fanout.run_once(Path(folder) / "killed", kill_after)
+    return FanoutFigures(people, workspace_rate, latency, fanout.tiers, floor, refresh_seconds, refresh_calls,
                          one_clock, killed)
-
-
-def directory(people: int) -> tuple[dict[str, dict[str, str]], dict[str, list[str]]]:
-    """The local workspace: `people` people, each with a time zone, and one group of them all."""
-    users = {f"U{n:06d}X": {"real_name": f"Person {n}", "tz": ZONES[n % len(ZONES)]} for n in range(people)}
-    return users, {GROUP: list(users)}
 
 
 @dataclass
@@ -149,17 +156,24 @@ class _Fanout:
     concurrency: int
     tiers: bool
     timeout: float
+    slack_timeout: float
+    postgres_url: str | None
 
-    def run_once(self, folder: Path, *, kill_after: int | None) -> tuple[float, int, RunFigures]:
+    def run_once(self, folder: Path, kill_after: int | None) -> tuple[float, int, RunFigures]:
         workflows = folder / "workflows"
-        workflows.mkdir()
+        workflows.mkdir(parents=True)
         (workflows / "standup.yaml").write_text(WORKFLOW)
-        url = f"sqlite:///{folder / 'bench.db'}"
-        upgrade(url)
-        users, groups = directory(self.people)
+        # The workspace: everyone with a time zone, and one group of them all.
+        users = {f"U{n:06d}X": {"real_name": f"Person {n}", "tz": ZONES[n % len(ZONES)]} for n in range(self.people)}
         extra = {"tiers": True} if self.tiers else {}
-        with LocalSlack(users=users, groups=groups, token=TOKEN, rate=1.0, burst=1, workspace_rate=self.workspace_rate,
-                        latency=self.latency, **extra) as slack:
+        with ExitStack() as stack:
+            url = f"sqlite:///{folder / 'bench.db'}"
+            if self.postgres_url:
+                url = stack.enter_context(fresh_postgres_schema(self.postgres_url))
+            upgrade(url)
+            slack = stack.enter_context(LocalSlack(users=users, groups={GROUP: list(users)}, token=TOKEN, rate=1.0,
+                                                   burst=1, workspace_rate=self.workspace_rate, latency=self.latency,
+                                                   **extra))
             settings = Settings(database_url=url, workflows_dir=str(workflows), slack_bot_token=TOKEN,
                                 slack_api_url=slack.url)
             engine = make_engine(url)
@@ -176,15 +190,16 @@ class _Fanout:
     def _deliver(self, settings: Settings, slack: LocalSlack, folder: Path, kill_after: int | None) -> RunFigures:
         runtime = build_runtime(settings)  # as `conductor clock` builds it: a stored directory over the tables
         env = {**os.environ, "DATABASE_URL": settings.database_url, "WORKFLOWS_DIR": settings.workflows_dir,
-               "SLACK_BOT_TOKEN": TOKEN, "SLACK_API_URL": slack.url, "SLACK_TIMEOUT_SECONDS": "10",
+               "SLACK_BOT_TOKEN": TOKEN, "SLACK_API_URL": slack.url, "SLACK_TIMEOUT_SECONDS": f"{self.slack_timeout:g}",
                "SLACK_MESSAGES_PER_SECOND": f"{self.workspace_rate:g}", "SLACK_CONCURRENCY": str(self.concurrency),
                "LOG_LEVEL": "info", "LOG_FORMAT": "text"}
         env.pop("METRICS_PORT", None)
         clocks: list[_ClockProcess] = []
         try:
-            started = time.monotonic()
+            started, started_wall = time.monotonic(), time.time()
             result = runtime.service.start("big-standup", None, {}, key="fanout")
             assert result.status != "duplicate", result
+            start_seconds = time.monotonic() - started
             clocks.append(_ClockProcess(env, folder / "clock-1.log"))
             watch = _Watch(slack, self.people, started)
             killed_at: float | None = None
@@ -209,12 +224,10 @@ class _Fanout:
                 clock.stop()
             runtime.close()
         calls = slack.calls
-        prompts = Counter(c.params["channel"] for c in calls
-                          if c.method == "chat.postMessage" and c.status == 200 and c.params["channel"].startswith("D"))
+        prompts = Counter(dm for c in calls if (dm := prompt_dm(c)))
         takeover = None
         if killed_at is not None:
-            after = [c.at + self.latency for c in calls if c.method == "chat.postMessage" and c.status == 200
-                     and c.at >= killed_at and c.params["channel"].startswith("D")]
+            after = [c.at + (getattr(c, "held", 0.0) or self.latency) for c in calls if c.at >= killed_at and prompt_dm(c)]
             takeover = min(after) - killed_at if after else None
         limited = Counter(c.method for c in calls if c.status == 429)
         return RunFigures(
@@ -222,7 +235,9 @@ class _Fanout:
             doubled=sum(n - 1 for n in prompts.values()), ratelimited=sum(limited.values()),
             ratelimited_by_method=dict(limited), calls_by_method=dict(Counter(c.method for c in calls)),
             clock_start=clocks[0].led_after or float("nan"), clocks=len(clocks), killed_after=killed_after,
-            takeover=takeover, new_clock_leading=new_leading)
+            takeover=takeover, new_clock_leading=new_leading, clock_cpu=sum(c.cpu for c in clocks),
+            start_seconds=start_seconds,
+            progress=_progress(calls, self.people, started_wall, self.latency))
 
     def _settle(self, engine) -> None:
         """Wait until nothing is left to send (a row given up on and sent again would show as
@@ -238,12 +253,34 @@ class _Fanout:
         time.sleep(SETTLE_SECONDS + 2 * self.latency)
 
 
+def _progress(calls: list[Call], people: int, started_wall: float, latency: float) -> dict[str, float]:
+    """When each share of the people had their first prompt accepted (arrival + latency)."""
+    first: dict[str, float] = {}
+    for call in calls:
+        dm = prompt_dm(call)
+        if dm and dm not in first:
+            first[dm] = call.at + latency - started_wall
+    times = sorted(first.values())
+    return {f"{share:g}%": times[min(len(times), math.ceil(people * share / 100)) - 1]
+            for share in (1, 50, 90, 99, 100) if times}
+
+
+def prompt_dm(call: Call) -> str | None:
+    """The DM a post Slack accepted went to (None for anything else): the post names the DM's id,
+    or the person (Slack posts that into the bot's DM with them)."""
+    channel = str(call.params.get("channel") or "")
+    if call.method != "chat.postMessage" or call.status != 200 or channel[:1] not in ("D", "U", "W"):
+        return None
+    return channel if channel.startswith("D") else stable_id("D", channel)
+
+
 class _Watch:
     """What Slack has accepted so far: DMs with a prompt, counted from the calls it recorded."""
 
     def __init__(self, slack: LocalSlack, people: int, started: float):
         self.slack, self.people, self.started = slack, people, started
         self.seen = 0  # calls looked at
+        self.unanswered: list[Call] = []  # looked at before Slack answered them: looked at again
         self.channels: set[str] = set()
         self.done_at: float | None = None
 
@@ -253,14 +290,14 @@ class _Watch:
 
     def prompted(self) -> int:
         calls = self.slack.calls
-        fresh = calls[self.seen:]
-        # A call is recorded when it arrives and gets its status when answered: stop at the first unanswered.
+        # A call is recorded when it arrives and gets its status when answered.
+        fresh, self.unanswered = [*self.unanswered, *calls[self.seen:]], []
+        self.seen = len(calls)
         for call in fresh:
             if call.status == 0:
-                break
-            self.seen += 1
-            if call.method == "chat.postMessage" and call.status == 200 and call.params["channel"].startswith("D"):
-                self.channels.add(call.params["channel"])
+                self.unanswered.append(call)
+            elif dm := prompt_dm(call):
+                self.channels.add(dm)
         if self.done_at is None and len(self.channels) >= self.people:
             self.done_at = time.monotonic()
         return len(self.channels)
@@ -274,6 +311,7 @@ class _ClockProcess:
     log: Path
     started: float = field(default_factory=time.monotonic)
     led_after: float | None = None
+    cpu: float = float("nan")  # CPU seconds used, read as it was killed or stopped
 
     def __post_init__(self) -> None:
         with open(self.log, "w") as out:
@@ -292,14 +330,24 @@ class _ClockProcess:
     def tail(self) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU the process has used so far (Linux; NaN elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return float("nan")
+
     def kill(self) -> None:
         """SIGKILL: no handler runs; the kernel closes its connections and drops its lock."""
+        self.cpu = self.cpu_seconds()
         if self.alive():
             self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=30)
 
     def stop(self) -> None:
         if self.alive():
+            self.cpu = self.cpu_seconds()
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=40)
@@ -318,6 +366,9 @@ def describe(f: FanoutFigures) -> list[str]:
         lines.append(f"{name}: everyone prompted in {r.elapsed:.1f} s ({r.elapsed / f.floor:.2f}x the floor); "
                      f"first clock led {r.clock_start:.2f} s after it started; lost {r.lost}, doubled {r.doubled}, "
                      f"429 answers {r.ratelimited} {r.ratelimited_by_method or ''}")
+        shares = ", ".join(f"{share} {at:.1f} s" for share, at in r.progress.items())
+        lines.append(f"  the run's start took {r.start_seconds:.2f} s; people prompted by: {shares}; "
+                     f"clock CPU {r.clock_cpu:.1f} s")
         if r.killed_after is not None:
             takeover = "n/a" if r.takeover is None else f"{r.takeover:.2f} s"
             leading = "n/a" if r.new_clock_leading is None else f"{r.new_clock_leading:.2f} s"
@@ -333,8 +384,11 @@ def main() -> None:
     parser.add_argument("--workspace-rate", type=float, default=50.0)
     parser.add_argument("--latency", type=float, default=0.15, help="seconds every Slack call takes")
     parser.add_argument("--concurrency", type=int, default=16, help="SLACK_CONCURRENCY for the clock")
+    parser.add_argument("--slack-timeout", type=float, default=10.0, help="SLACK_TIMEOUT_SECONDS for the clock")
+    parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL database to use instead of SQLite")
     args = parser.parse_args()
-    figures = run(args.people, args.workspace_rate, latency=args.latency, concurrency=args.concurrency)
+    figures = run(args.people, args.workspace_rate, latency=args.latency, concurrency=args.concurrency,
+                  slack_timeout=args.slack_timeout, postgres_url=args.postgres)
     print("\n".join(describe(figures)))
 
 

@@ -47,6 +47,7 @@ class Sizes:
     fanout_people: int = 1000
     fanout_workspace_rate: float = 50.0  # messages per second the local Slack allows a workspace
     fanout_latency: float = 0.15  # seconds the local Slack takes to answer each call
+    fanout_slack_timeout: float = 10.0  # the clocks' SLACK_TIMEOUT_SECONDS (a post cut off by the kill waits 3 of these)
     python_tries: int = 200  # tries of a no-op Python automation, spaced and back to back
 
 
@@ -55,7 +56,7 @@ QUICK = Sizes("quick", engine_runs=40, engine_commits=400, clock_timers=1000, cl
               clock_idle=3, ack_rate=100, ack_seconds=3, fanout_people=200, python_tries=50)
 TINY = Sizes("tiny", engine_runs=5, engine_steps=5, engine_commits=100, clock_timers=100, clock_spread=1,
              clock_lead=1, clock_idle=0.5, ack_rate=40, ack_seconds=0.5, fanout_people=20, fanout_workspace_rate=200,
-             fanout_latency=0.02, python_tries=5)
+             fanout_latency=0.02, fanout_slack_timeout=1.0, python_tries=5)
 PRESETS = {sizes.name: sizes for sizes in (FULL, QUICK, TINY)}
 
 DATABASES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
@@ -97,7 +98,8 @@ def collect(sizes: Sizes, postgres_url: str | None = None, *,
     say(f"stand-up fan-out: {s.fanout_people:,} people at {s.fanout_workspace_rate:g} messages/s, "
         f"{s.fanout_latency * 1000:g} ms per Slack call, one clock and a clock killed midway ...")
     fanout = _fresh(lambda w: standup_fanout.run(s.fanout_people, s.fanout_workspace_rate,
-                                                 latency=s.fanout_latency, workdir=w))
+                                                 latency=s.fanout_latency, slack_timeout=s.fanout_slack_timeout,
+                                                 workdir=w))
     say(f"python automations: {s.python_tries} tries in a child process, and in a thread ...")
     python = _fresh(lambda w: python_automation.measure(s.python_tries, workdir=w))
     return [*(row for figures in engine for row in engine_rows(figures)), *clock_rows(clock),
@@ -191,8 +193,9 @@ def fanout_rows(f: standup_fanout.FanoutFigures, sizes: Sizes) -> list[Row]:
     return [
         Row("fanout.people_refresh", f"people refresh, {people:,} people",
             f.refresh_seconds, "s", None, f.refresh_calls * f.latency, f"{f.refresh_calls} calls x {ms}"),
-        Row("fanout.seconds", f"stand-up fan-out, {people:,} people at {rate:g} messages/s, {ms} per Slack call, "
-            "clock process killed midway", f.killed.elapsed, "s", target, f.floor, floor),
+        Row("fanout.seconds", f"stand-up fan-out, {people:,} people at {rate:g} messages/s, {ms} per Slack call"
+            f"{', method tiers' if f.tiers else ''}, clock process killed midway", f.killed.elapsed, "s", target,
+            f.floor, floor),
         Row("fanout.one_clock_seconds", "stand-up fan-out, the same with one clock process (no kill)",
             f.one_clock.elapsed, "s", target, f.floor, floor),
         Row("fanout.takeover", "stand-up takeover: SIGKILL to the new clock's first prompt Slack accepted",
