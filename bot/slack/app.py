@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -12,6 +12,8 @@ from bot.runtime import Runtime
 from bot.slack import actions, commands, events, views
 from bot.slack.acks import provide
 from bot.slack.events import people
+
+LATER_THREADS = 32  # the work after the answer: private notes, forms opened, messages in DMs
 
 
 def build_app(runtime: Runtime, client: WebClient, *, listener_executor: Executor | None = None,
@@ -29,8 +31,10 @@ def build_app(runtime: Runtime, client: WebClient, *, listener_executor: Executo
     submissions are answered after the engine decides, so that refused fields can be shown in
     the form; that decision takes milliseconds.
 
-    `listener_executor` runs the lazy functions (Bolt's own pool when None); the shell passes
-    one that can tell when all the work asked for is done.
+    `listener_executor` runs the lazy functions (by default a pool of LATER_THREADS: each
+    waits on Slack, 100–300 ms a call, so Bolt's own five would send about 30 notes a second
+    and let a form's trigger expire behind them); the shell passes one that can tell when all
+    the work asked for is done.
     """
     secret = runtime.settings.slack_signing_secret
     if secret is None and not socket_mode:
@@ -42,7 +46,7 @@ def build_app(runtime: Runtime, client: WebClient, *, listener_executor: Executo
             request_verification_enabled=not socket_mode,
             token_verification_enabled=False,  # the token is checked by the first API call instead
             process_before_response=True,
-            **({"listener_executor": listener_executor} if listener_executor is not None else {}),
+            listener_executor=listener_executor or ThreadPoolExecutor(LATER_THREADS, thread_name_prefix="slack-later"),
         )
     app.use(provide(runtime.usecases))
     for listeners in (commands, actions, views, events):

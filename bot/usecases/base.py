@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.definitions.loader import Catalog
 from bot.engine.service import ConductorService
 from bot.engine.versions import WorkflowVersions
+from bot.store.db import READ_ONLY
 from bot.store.models import AuditEvent
 from bot.usecases.results import Refused
 
@@ -24,6 +25,10 @@ class Base:
         self.service = service
         self.versions: WorkflowVersions = service.versions
         self.sessions: sessionmaker[Session] = service.sessions
+        # Sessions that only read: on SQLite they take no write lock, so a read of every active
+        # run never makes a click wait (`bot.store.db.READ_ONLY`).
+        self.reading: sessionmaker[Session] = sessionmaker(
+            bind=service.engine.execution_options(**READ_ONLY), expire_on_commit=False)
         self._admins = admins
         self._reload = reload
 

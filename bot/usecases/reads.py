@@ -15,11 +15,13 @@ from bot.engine.permissions import prepare_directory
 from bot.engine.queries import (
     AttentionItem,
     RunSummary,
+    RunView,
     WaitingItem,
     active_runs,
     board,
     needing_attention,
     summarize,
+    view_of,
     waiting_on,
 )
 from bot.engine.state import RunState
@@ -89,32 +91,32 @@ class ReadCases(Base):
         return items
 
     def active_runs(self, actor: str) -> VisibleRuns:
-        with self.sessions() as session:
+        with self.reading() as session:
             runs, hidden = self._visible(session, actor)
             return VisibleRuns([summarize(session, self.versions, run) for run in runs], hidden)
 
     def board(self, actor: str, workflow_id: str | None = None) -> Board:
         """The active runs `actor` may see, by workflow and phase."""
-        with self.sessions() as session:
+        with self.reading() as session:
             runs, hidden = self._visible(session, actor, workflow_id)
             return Board(board(session, self.versions, runs), hidden)
 
     def mine(self, actor: str) -> list[WaitingItem]:
         self._prepare()
-        with self.sessions() as session:
+        with self.reading() as session:
             return waiting_on(session, self.versions, self.service.directory, actor)
 
     def run_status(self, actor: str, run_id: str) -> RunStatus | Refused:
         """One run's steps; a run the person may not see is answered as one that does not
         exist, so run ids cannot be probed."""
         self._prepare()
-        with self.sessions() as session:
+        with self.reading() as session:
             run = session.get(Run, plain_id(run_id) or "")
             workflow = self.versions.by_row(session, run.workflow_version_id).workflow if run is not None else None
             state = RunState.from_json(run.state) if run is not None else None
             if run is not None and workflow is not None and state is not None and self._may_see(workflow, state, actor):
                 steps = tuple((workflow.step(s).title, st.status.value) for s, st in state.steps.items())
-                return RunStatus(summarize(session, self.versions, run), steps)
+                return RunStatus(summarize(session, self.versions, view_of(run)), steps)
         # Audited like any refusal (after the read is closed: the audit row is a write), so ids
         # tried one after another show up there.
         return self.refuse(actor, "Status", f"there is no run `{run_id}` that you take part in",
@@ -122,7 +124,7 @@ class ReadCases(Base):
 
     def home(self, actor: str) -> Home:
         board = self.board(actor)
-        with self.sessions() as session:
+        with self.reading() as session:
             waiting = waiting_on(session, self.versions, self.service.directory, actor)
             attention = [item for item in needing_attention(session, self.versions)
                          if self._may_handle(session, item.run_id, actor)]
@@ -135,12 +137,12 @@ class ReadCases(Base):
     def _may_see(self, workflow: Workflow, state: RunState, actor: str) -> bool:
         return actor in self._admins() or may_see(workflow, state, actor, self.service.directory)
 
-    def _visible(self, session: Any, actor: str, workflow_id: str | None = None) -> tuple[list[Run], int]:
+    def _visible(self, session: Any, actor: str, workflow_id: str | None = None) -> tuple[list[RunView], int]:
         """The active runs `actor` may see, and how many others there are."""
         self._prepare()
         active = active_runs(session, workflow_id)
         shown = [run for run in active if self._may_see(
-            self.versions.by_row(session, run.workflow_version_id).workflow, RunState.from_json(run.state), actor)]
+            self.versions.by_row(session, run.workflow_version_id).workflow, run.state, actor)]
         return shown, len(active) - len(shown)
 
     def _may_handle(self, session: Any, run_id: str, actor: str) -> bool:
@@ -158,7 +160,7 @@ class ReadCases(Base):
         run_id, step_id = plain_id(run_id), plain_id(step_id)
         if not run_id:
             return None
-        with self.sessions() as session:
+        with self.reading() as session:
             run = session.get(Run, run_id)
             if run is None:
                 return None

@@ -28,7 +28,7 @@ class TalkCases(Base):
         outputs, or one text output): the replier's own if they have one, else the first, which
         the engine then refuses as not theirs. Chatter in a thread that waits on no reply, or
         outside any run's thread, is `Ignored`."""
-        with self.sessions() as session:
+        with self.reading() as session:
             row = session.execute(select(Run.id, Run.workflow_version_id, Run.state)
                                   .where(Run.channel == channel, Run.thread_ts == thread_ts)).first()
             if row is None:
@@ -51,7 +51,7 @@ class TalkCases(Base):
     def reply_by_dm(self, actor: str, text: str, *, key: str) -> Decision:
         """A direct message answers the person's next stand-up question, in their oldest open
         stand-up; with none open it is `Ignored`."""
-        with self.sessions() as session:
+        with self.reading() as session:
             open_standups = [w for w in waiting_on(session, self.versions, self.service.directory, actor)
                              if w.kind == "standup"]
         if not open_standups:
