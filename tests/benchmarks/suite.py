@@ -53,7 +53,7 @@ class Sizes:
 
 FULL = Sizes("full")
 QUICK = Sizes("quick", engine_runs=40, engine_commits=400, clock_timers=1000, clock_spread=5, clock_lead=3,
-              clock_idle=3, ack_rate=100, ack_seconds=3, fanout_people=200, python_tries=50)
+              clock_idle=3, ack_rate=100, ack_seconds=3, fanout_people=200, fanout_slack_timeout=2.0, python_tries=50)
 TINY = Sizes("tiny", engine_runs=5, engine_steps=5, engine_commits=100, clock_timers=100, clock_spread=1,
              clock_lead=1, clock_idle=0.5, ack_rate=40, ack_seconds=0.5, fanout_people=20, fanout_workspace_rate=200,
              fanout_latency=0.02, fanout_slack_timeout=1.0, python_tries=5)
