@@ -76,7 +76,7 @@ def test_upgrade_check_downgrade_and_upgrade_again(db_url: str) -> None:
     assert migrate.current(db_url) is None
 
     migrate.upgrade(db_url)
-    assert migrate.current(db_url) == migrate.head() == "0006"
+    assert migrate.current(db_url) == migrate.head() == "0007"
     assert _table_names(db_url) == MODEL_TABLES | {"alembic_version"}
     migrate.check(db_url)
 
@@ -85,7 +85,7 @@ def test_upgrade_check_downgrade_and_upgrade_again(db_url: str) -> None:
     assert _table_names(db_url) <= {"alembic_version"}
 
     migrate.upgrade(db_url)
-    assert migrate.current(db_url) == "0006"
+    assert migrate.current(db_url) == "0007"
     migrate.check(db_url)
 
 
@@ -129,6 +129,17 @@ def test_the_outbox_claim_time_only_adds_a_nullable_column(db_url: str) -> None:
         assert columns() == before
     finally:
         engine.dispose()
+
+
+def test_a_step_run_asking_a_thousand_people_is_stored(sessions: sessionmaker[Session]) -> None:
+    """A stand-up's step run names every participant; PostgreSQL refused one of more than about
+    200 while `assignee` was indexed (a btree entry holds about 2.7 KB)."""
+    everyone = ",".join(f"U{n:010d}" for n in range(1000))  # Slack ids are 11 characters
+    with session_scope(sessions) as session:
+        run = _add_run(session)
+        session.add(StepRun(run_id=run.id, step_id="standup", status="waiting_on_person", assignee=everyone))
+    with session_scope(sessions) as session:
+        assert session.execute(select(StepRun.assignee)).scalar_one() == everyone
 
 
 def test_check_reports_drift(migrated_db_url: str) -> None:

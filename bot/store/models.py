@@ -180,14 +180,14 @@ class Run(Base):
 
 
 class StepRun(Base):
-    """One attempt at one step of a run: who it waits on, what it produced, how it ended."""
+    """One attempt at one step of a run: who it waits on, what it produced, how it ended.
+    (`assignee` joins every person a step asks, a stand-up's hundreds too: it is not indexed.)"""
 
     __tablename__ = "step_runs"
     __table_args__ = (
         UniqueConstraint("run_id", "step_id", "attempt"),
         CheckConstraint(_one_of("status", STEP_STATUSES), name="status"),
         CheckConstraint("attempt >= 1", name="attempt_positive"),
-        Index("ix_step_runs_assignee_status", "assignee", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
