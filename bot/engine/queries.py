@@ -74,12 +74,21 @@ def view_of(run: Run) -> RunView:
                    run.updated_at, _state(run.id, run.lock_version, run.state))
 
 
+def kept_state(run_id: str, version: int) -> RunState | None:
+    """The parsed state of a run at `version` (its `lock_version`), when one is kept."""
+    return _KEPT.get((run_id, version))
+
+
 def _state(run_id: str, version: int, raw: dict[str, Any]) -> RunState:
+    """The state of a run at `version`, parsed from `raw` only when none is kept."""
     state = _KEPT.get((run_id, version))
     if state is None:
         state = RunState.from_json(raw)
         _KEPT.put((run_id, version), state)
     return state
+
+
+keep_state = _state
 
 
 @dataclass(frozen=True)

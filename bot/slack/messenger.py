@@ -50,12 +50,12 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine, select, update
 
 from bot.engine.messages import UnknownMessageKind
-from bot.engine.state import RunState
 from bot.engine.versions import WorkflowVersions
 from bot.slack import outbox_lanes
 from bot.slack.channel_names import ChannelNames, is_name
+from bot.slack.outbox_calls import SlackCalls
 from bot.slack.outbox_outcomes import EDITS, INTERRUPTED, Outcomes, error_of, transient
-from bot.slack.sent_lookup import METADATA_TYPE, TooMuchHistory, find_posted, metadata_for
+from bot.slack.sent_lookup import METADATA_TYPE, TooMuchHistory
 from bot.store.models import OutboxMessage, Run
 
 log = logging.getLogger("conductor.messenger")
@@ -89,7 +89,7 @@ class TokenBucket:
         return max(0.0, (1 - self.tokens) / self.rate) if self.rate > 0 else 1.0
 
 
-class Messenger(Outcomes):
+class Messenger(Outcomes, SlackCalls):
     def __init__(
         self,
         engine: Engine,
@@ -201,28 +201,37 @@ class Messenger(Outcomes):
 
     def _dispatch(self) -> list[Future[bool]]:
         """Start a call for the head of every lane that may go now."""
-        now = self.clock()
+        now, moment = self.clock(), time.monotonic()
+        self.throttled, waits = False, []
+        with self._flying_lock:
+            slots = self.concurrency - len(self._flying)
+        if self.workspace is not None and not self.workspace.ready(moment):
+            slots, waits = 0, [self.workspace.wait()]
+        elif self.workspace is not None:
+            slots = min(slots, int(self.workspace.tokens))
+        if slots <= 0:
+            self.throttled = bool(waits)
+            self._throttle_wait = max(min([*waits, 0.2]), 0.002)
+            return []
+        edits_paused = self.paused_until.get(EDITS, now) > now
         with self.engine.connect() as conn:
             heads = outbox_lanes.oldest_per_lane(outbox_lanes.heads(conn), self._same_channel)
             with self._flying_lock:
                 free = [head for lane, head in heads.items() if lane not in self._flying
-                        and self.paused_until.get(lane, now) <= now]
-            rows = outbox_lanes.due_heads(conn, free, now)
+                        and self.paused_until.get(lane, now) <= now and self._bucket(lane).ready(moment)
+                        and not (edits_paused and lane.startswith(outbox_lanes.HEADER_LANE))]
+            rows = outbox_lanes.due_heads(conn, free, now, limit=slots + 4)
         self._learn_lanes((row["channel"], row["run_channel"]) for row in rows if row["thread_key"])
-        self.throttled, waits = False, []
         submitted: list[Future[bool]] = []
         for row in rows:
             lane = self._lane(row)
-            if row["kind"] == "update" and (not row["run_thread_ts"] or self.paused_until.get(EDITS, now) > now):
-                continue  # no header to edit yet, or edits paused by a 429
             with self._flying_lock:
                 if lane in self._flying:
                     continue
                 if len(self._flying) >= self.concurrency:
                     break
-            bucket = self.buckets.setdefault(lane, TokenBucket(self.rate, self.burst, 1.0 + self.burst))
             moment = time.monotonic()
-            limits = [bucket] + ([self.workspace] if self.workspace is not None else [])
+            limits = [self._bucket(lane)] + ([self.workspace] if self.workspace is not None else [])
             if not all(limit.ready(moment) for limit in limits):
                 self.throttled = True
                 waits.append(max(limit.wait() for limit in limits))
@@ -233,6 +242,9 @@ class Messenger(Outcomes):
         self._throttle_wait = min([*waits, 0.2]) if waits else 0.005
         self._throttle_wait = max(self._throttle_wait, 0.002)
         return submitted
+
+    def _bucket(self, lane: str) -> TokenBucket:
+        return self.buckets.setdefault(lane, TokenBucket(self.rate, self.burst, 1.0 + self.burst))
 
     def _start(self, lane: str, row: Any) -> Future[bool]:
         if self._pool is None:
@@ -262,6 +274,19 @@ class Messenger(Outcomes):
 
     # --- one message ---------------------------------------------------------------------------
     def send(self, row: Any) -> bool:
+        # Everything before the call is done before the row is claimed, so that a process dying
+        # between claim and call (which leaves a post to be waited for) is as unlikely as can be.
+        try:
+            prepared = self._prepare(row)
+        except UnknownMessageKind as exc:  # nothing was sent
+            self._unreadable(row, exc)
+            return False
+        except SlackApiError as exc:  # channels Slack would not list now, a header not posted yet
+            self._retry_later(row, error_of(exc), called=False)
+            return False
+        except Exception as exc:  # noqa: BLE001 - listing the channels got no answer: nothing sent
+            self._retry_later(row, f"{type(exc).__name__}: {exc}", called=False)
+            return False
         now = self.clock()
         with self.engine.begin() as conn:
             claimed = conn.execute(
@@ -297,12 +322,9 @@ class Messenger(Outcomes):
                     self._requeue(row, at=safe)
                     return False
         try:
-            ts, channel = self._call(row)
+            ts, channel = self._call(row, prepared)
         except SlackApiError as exc:
             self._failed(row, exc)
-            return False
-        except UnknownMessageKind as exc:  # before Slack was called: nothing was sent
-            self._unreadable(row, exc)
             return False
         except Exception as exc:  # noqa: BLE001 - no answer (network, timeout): Slack may have it
             self._retry_later(row, f"{type(exc).__name__}: {exc}", unanswered=True)
@@ -321,78 +343,15 @@ class Messenger(Outcomes):
     def _learn_lanes(self, pairs: Any) -> None:
         for named, channel_id in pairs:
             if named and channel_id and named != channel_id and is_name(named):
-                self.lanes[named] = channel_id
-                self.names.learn(named, channel_id)
+                self._learn(named, channel_id)
 
-    def _channel_id(self, channel: str) -> str:
-        """Slack's id for a row's channel: a `#name` resolved, a user's DM as the user (a post
-        to a user id lands in the bot's DM with them; its id comes back in the answer)."""
-        if not is_name(channel):
-            return channel
-        known = self.lanes.get(channel) or self.names.id_for(channel)
-        if known:
-            self.lanes[channel] = known
-        return known or channel  # not listed for the bot: Slack decides whether the name posts
-
-    def _call(self, row: Any) -> tuple[str, str | None]:
-        payload = dict(row["payload"])
-        kind = payload.get("kind")
-        if row["kind"] == "update":
-            # The header shows the run as it is when read, which covers every update written
-            # before: read which those are first, so that one edit stands for all of them.
-            self._covered[row["id"]] = self._newest_update(row["run_id"], row["id"])
-        context = self._run_context(payload.get("run_id"))
-        rendered = self.render(payload, context)
-        if row["kind"] == "update":
-            thread_ts = context.get("thread_ts")
-            if not thread_ts:
-                raise SlackApiError("the run has no header yet", {"ok": False, "error": "header_not_posted"})
-            response = self.client.chat_update(channel=self._channel_id(context["channel_id"]), ts=thread_ts, **rendered)
-            return response["ts"], None
-        thread_ts = None
-        channel = self.dm_channels.get(row["channel"], row["channel"]) if row["kind"] == "dm" else row["channel"]
-        if row["thread_key"] and kind != "run_started":
-            thread_ts = context.get("thread_ts")
-            channel = context.get("channel_id") or channel
-        response = self.client.chat_postMessage(
-            channel=self._channel_id(channel), thread_ts=thread_ts, metadata=metadata_for(row["dedupe_key"]),
-            unfurl_links=False, **rendered)
-        answered = response.get("channel")
-        if answered and row["kind"] == "dm":
-            self.dm_channels[row["channel"]] = answered
-        elif answered and is_name(row["channel"]):
-            self.lanes[row["channel"]] = answered
-            self.names.learn(row["channel"], answered)
-        return response["ts"], answered
-
-    def _dm_channel(self, user: str) -> str:
-        if user not in self.dm_channels:
-            self.dm_channels[user] = self.client.conversations_open(users=user)["channel"]["id"]
-        return self.dm_channels[user]
-
-    def _run_context(self, run_id: str | None) -> dict[str, Any]:
-        if not run_id:
-            return {}
-        with self.engine.connect() as conn:
-            run = conn.execute(
-                select(RUNS.c.state, RUNS.c.workflow_version_id, RUNS.c.thread_ts, RUNS.c.channel)
-                .where(RUNS.c.id == run_id)
-            ).one_or_none()
-            if run is None:
-                return {}
-            workflow = self.versions.by_row(conn, run.workflow_version_id).workflow
-        return {"workflow": workflow, "state": RunState.from_json(run.state), "run_id": run_id,
-                "thread_ts": run.thread_ts, "channel_id": run.channel}
-
-    def _find_sent(self, row: Any) -> str | None:
-        """The ts of the message carrying this row's key, if Slack already has it (raises
-        when Slack cannot be asked)."""
-        oldest = f"{(row['created_at'] - timedelta(minutes=1)).timestamp():.6f}"
-        context = self._run_context(row["run_id"]) if row["thread_key"] else {}
-        if context.get("thread_ts") and row["payload"].get("kind") != "run_started":
-            return find_posted(self.client, channel=self._channel_id(context["channel_id"]), key=row["dedupe_key"],
-                               oldest=oldest, thread_ts=context["thread_ts"])
-        channel = self._dm_channel(row["channel"]) if row["kind"] == "dm" else self._channel_id(row["channel"])
-        if is_name(channel):
-            raise SlackApiError("no id for the channel", {"ok": False, "error": "channel_not_found"})
-        return find_posted(self.client, channel=channel, key=row["dedupe_key"], oldest=oldest)
+    def _learn(self, name: str, channel_id: str) -> None:
+        """`#name` is the channel `channel_id`: one lane from now on, and it keeps the name's
+        rate-limit bucket (a fresh bucket would let a burst through that Slack answers 429)."""
+        if self.lanes.get(name) == channel_id:
+            return
+        self.lanes[name] = channel_id
+        self.names.learn(name, channel_id)
+        bucket = self.buckets.pop(name, None)
+        if bucket is not None:
+            self.buckets.setdefault(channel_id, bucket)

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, literal, select
+from sqlalchemy import Connection, and_, case, func, literal, or_, select
 
 from bot.store.models import OutboxMessage, Run
 
@@ -63,15 +63,21 @@ def oldest_per_lane(pairs: Iterable[tuple[str, int]], same: Any) -> dict[str, in
     return merged
 
 
-def due_heads(conn: Connection, ids: Sequence[int], now: datetime) -> list[Any]:
-    """Those of `ids` that are pending and due, oldest first, with their run's channel and
-    thread (a mapping per row)."""
+def due_heads(conn: Connection, ids: Sequence[int], now: datetime, limit: int) -> list[Any]:
+    """The oldest `limit` of `ids` that are pending and due, with their run's channel and
+    thread (a mapping per row). Only as many as can go are read: a fan-out to a thousand
+    people has a thousand heads, and reading each in full on every pass cost more than the
+    pass could send."""
     rows: list[Any] = []
     for start in range(0, len(ids), CHUNK):
-        chunk = list(ids[start:start + CHUNK])
+        chunk = sorted(ids)[start:start + CHUNK]
         rows += conn.execute(
             select(OUTBOX, RUNS.c.channel.label("run_channel"), RUNS.c.thread_ts.label("run_thread_ts"))
             .outerjoin(RUNS, RUNS.c.id == OUTBOX.c.run_id)
-            .where(OUTBOX.c.id.in_(chunk), OUTBOX.c.status == "pending", OUTBOX.c.next_attempt_at <= now)
+            .where(OUTBOX.c.id.in_(chunk), OUTBOX.c.status == "pending", OUTBOX.c.next_attempt_at <= now,
+                   or_(OUTBOX.c.kind != "update", RUNS.c.thread_ts.is_not(None)))  # an edit waits for its header
+            .order_by(OUTBOX.c.id).limit(limit)
         ).mappings().all()
-    return sorted(rows, key=lambda row: row["id"])
+        if len(rows) >= limit:
+            break
+    return rows[:limit]

@@ -107,14 +107,18 @@ class Outcomes:
             conn.execute(update(OUTBOX).where(OUTBOX.c.id == row["id"]).values(
                 status="pending", next_attempt_at=at, attempts=OUTBOX.c.attempts - 1, claimed_at=row["claimed_at"]))
 
-    def _retry_later(self, row: Any, error: str, *, unanswered: bool = False) -> None:
-        """Try again after a backoff. A post may have reached Slack all the same: it is
-        unconfirmed from now on, and after no answer at all, looked for only once Slack has
-        had a few client timeouts to apply it (an edit, likewise, is made again only then)."""
+    def _retry_later(self, row: Any, error: str, *, unanswered: bool = False, called: bool = True) -> None:
+        """Try again after a backoff. A post Slack was `called` for may have reached Slack all
+        the same: it is unconfirmed from now on, and after no answer at all, looked for only
+        once Slack has had a few client timeouts to apply it (an edit, likewise, is made again
+        only then). A post left by a dead process stays marked so (INTERRUPTED) until it is
+        found or sent: whatever else fails meanwhile, it is never sent within the window."""
         delay = min(self.backoff_seconds * 2 ** row["attempts"], MAX_BACKOFF_SECONDS)
         if unanswered:
             delay = max(delay, self.late_apply_seconds)
-        if row["kind"] != "update" and not error.startswith(UNCONFIRMED):
+        if row["error"] == INTERRUPTED:
+            error = INTERRUPTED
+        elif row["kind"] != "update" and (called or self._unconfirmed(row)) and not error.startswith(UNCONFIRMED):
             error = UNCONFIRMED + error
         with self.engine.begin() as conn:
             conn.execute(update(OUTBOX).where(OUTBOX.c.id == row["id"]).values(

@@ -28,11 +28,11 @@ def die_before_call(messenger: Messenger, nth: int) -> None:
     """The `nth` message dies after its `sending` mark, before Slack is called."""
     original, count = messenger._call, Counter()
 
-    def call(row: Any):
+    def call(row: Any, prepared: Any):
         count["calls"] += 1
         if count["calls"] == nth:
             raise Crash("died before calling Slack")
-        return original(row)
+        return original(row, prepared)
 
     messenger._call = call  # type: ignore[method-assign]
 
