@@ -247,5 +247,77 @@ def db_current() -> None:
     click.echo(current(get_settings().database_url) or "empty (run `conductor db upgrade`)")
 
 
+# --- history: the stand-up report and the event log (bot/history) ----------------------------
+PRIVATE_HELP = ("Admins only: also the values people and automations handed off, answers and errors "
+                "(this command reads with the database's own credentials).")
+
+
+def _history_engine():  # -> sqlalchemy.Engine, imported only when used
+    from bot.preflight import parse_database_url
+    from bot.store.db import make_engine
+
+    url = get_settings().database_url
+    started(lambda: parse_database_url(url))
+    return make_engine(url)
+
+
+def _duration(context: click.Context, param: click.Parameter, value: str) -> str:
+    from bot.definitions.values import parse_duration
+
+    try:
+        parse_duration(value)
+    except ValueError:
+        raise click.BadParameter(f"`{value}` is not a duration: write 30d, 2w or 12h") from None
+    return value
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.group()
+def report() -> None:
+    """Reports read from the history (DATABASE_URL)."""
+
+
+@report.command("standups")
+@click.option("--workflow", "workflow_id", default=None, help="Only this workflow's stand-ups.")
+@click.option("--since", default="30d", show_default=True, callback=_duration, help="Runs started this long ago or later (30d, 2w, 12h).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
+@click.option("--include-private", is_flag=True, help=PRIVATE_HELP)
+def report_standups(workflow_id: str | None, since: str, fmt: str, output: str | None, include_private: bool) -> None:
+    """One row per person and stand-up day: answered, late, away, missing (or pending), and
+    the blockers they raised."""
+    from bot.history.exports import standup_report
+
+    _write(standup_report(_history_engine(), now=datetime.now(UTC), since=since, workflow_id=workflow_id,
+                          fmt=fmt, include_private=include_private), output)
+
+
+@main.group()
+def history() -> None:
+    """The history of runs (DATABASE_URL)."""
+
+
+@history.command("export")
+@click.option("--workflow", "workflow_id", default=None, help="Only this workflow's runs.")
+@click.option("--since", default="90d", show_default=True, callback=_duration, help="Runs started this long ago or later (90d, 2w).")
+@click.option("--format", "fmt", type=click.Choice(["ocel", "xes", "csv"]), required=True,
+              help="OCEL 2.0 JSON, XES (one trace per run) or CSV (one event per line).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
+@click.option("--include-private", is_flag=True, help=PRIVATE_HELP)
+def history_export(workflow_id: str | None, since: str, fmt: str, output: str | None, include_private: bool) -> None:
+    """The history as a process-mining event log: runs, steps, people and workflow versions."""
+    from bot.history.exports import history_export as export
+
+    _write(export(_history_engine(), now=datetime.now(UTC), since=since, workflow_id=workflow_id,
+                  fmt=fmt, include_private=include_private), output)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
