@@ -221,6 +221,26 @@ def doctor() -> None:
     sys.exit(run_doctor(get_settings(), click.echo))
 
 
+@main.command()
+@click.option("--workflow", "workflow_id", default=None, help="Only this workflow.")
+@click.option("--since", default="90d", show_default=True, help="Runs started this long ago or later (90d, 2w, 12h).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
+@click.option("--min-runs", default=20, show_default=True, type=click.IntRange(min=1),
+              help="Fewer runs than this: say so instead of asserting a rate.")
+def insights(workflow_id: str | None, since: str, fmt: str, min_runs: int) -> None:
+    """Which steps belong to people and which to code, from the recorded history.
+
+    Per automated step: tries, retries, escalations, take-overs, skips, failure causes,
+    durations. Per person step: handling time, reassignments, "Need help", rejection loops,
+    and whether a small rule reproduces the answers. Per phase: where the time goes. Then
+    advisories, each with its evidence.
+    """
+    from bot.insights.command import run_insights
+
+    click.echo(started(lambda: run_insights(get_settings(), workflow_id=workflow_id, since=since, fmt=fmt,
+                                            min_runs=min_runs)), nl=False)
+
+
 @main.group()
 def db() -> None:
     """Database migrations (DATABASE_URL)."""
