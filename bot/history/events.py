@@ -111,7 +111,7 @@ def events_of(history: History, privacy: Privacy) -> list[HistoryEvent]:
     anchors = _anchors(history.audits)
     pending = [_Pending((a.at, float(a.id), 0, a.id), a) for a in history.audits]
     pending += [_Pending((k.at, anchors.anchor(k.run_id, k.at, k.step_id), 1, k.id), k) for k in history.asks]
-    pending += [_Pending((t.at, anchors.anchor(t.run_id, t.at, t.step_id), 2, t.id), t) for t in history.tries]
+    pending += [_Pending((t.at, anchors.before(t.run_id, t.at, t.step_id), 2, t.id), t) for t in history.tries]
     pending.sort(key=lambda p: p.key)
     attempts: dict[tuple[str, str], int] = {}
     replies: dict[tuple[str, str, str], int] = {}
@@ -134,12 +134,18 @@ def events_of(history: History, privacy: Privacy) -> list[HistoryEvent]:
 
 
 class _Anchors:
-    """Where a row that is not an audit row sorts among the audit rows of the same moment: right
-    after its step's `step_started` then, else after the run's last audit row by then."""
+    """Where a row that is not an audit row sorts among the audit rows of the same moment. An
+    ask: right after its step's `step_started` then, else after the run's last audit row by
+    then. A try: just before the first audit row of its step from then on (its outcome)."""
 
     def __init__(self) -> None:
         self.started: dict[tuple[str, str, datetime], int] = {}
         self.by_run: dict[str, list[tuple[datetime, int]]] = {}
+        self.by_step: dict[tuple[str, str], list[tuple[datetime, int]]] = {}
+
+    def before(self, run_id: str, at: datetime, step_id: str) -> float:
+        after = [audit_id for when, audit_id in self.by_step.get((run_id, step_id), []) if when >= at]
+        return min(after) - 0.5 if after else self.anchor(run_id, at, None)
 
     def anchor(self, run_id: str, at: datetime, step_id: str | None) -> float:
         started = self.started.get((run_id, step_id or "", at))
@@ -153,6 +159,8 @@ def _anchors(audits: list[AuditRecord]) -> _Anchors:
     anchors = _Anchors()
     for a in audits:
         anchors.by_run.setdefault(a.run_id, []).append((a.at, a.id))
+        if a.step_id:
+            anchors.by_step.setdefault((a.run_id, a.step_id), []).append((a.at, a.id))
         if a.type == "step_started" and a.step_id:
             anchors.started.setdefault((a.run_id, a.step_id, a.at), a.id)
     return anchors
