@@ -1,6 +1,6 @@
 """Figures read from the database at scrape time: runs by state, steps waiting on people,
-escalations, and the outbox. Every process reads the same rows, so any one of them reports
-the true global numbers; a scrape is four aggregate queries on one connection.
+escalations, the outbox, and how steps and phases went (`steps`). Every process reads the same rows, so any one of them reports
+the true global numbers; a scrape is a few aggregate queries on one connection.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Connection, Engine, func, select
 
 from bot.engine.queries import ACTIVE_RUN_STATUSES
+from bot.observability.steps import StepCatalog, step_families
 from bot.store.db import READ_ONLY
 from bot.store.models import RUN_STATUSES, AuditEvent, OutboxMessage, Run, StepRun
 
 log = logging.getLogger("conductor.metrics")
+CATALOG = StepCatalog()  # stored workflow versions' steps, parsed once for every scrape
 
 RUNS = Run.__table__
 STEP_RUNS = StepRun.__table__
@@ -93,6 +95,7 @@ class DatabaseCollector(Collector):
         yield total
 
         yield from self._outbox(conn)
+        yield from step_families(conn, CATALOG)
 
     def _outbox(self, conn: Connection) -> Iterator[Metric]:
         rows = conn.execute(
