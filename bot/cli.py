@@ -227,7 +227,9 @@ def doctor() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
 @click.option("--min-runs", default=20, show_default=True, type=click.IntRange(min=1),
               help="Fewer runs than this: say so instead of asserting a rate.")
-def insights(workflow_id: str | None, since: str, fmt: str, min_runs: int) -> None:
+@click.option("--now", "at", type=click.DateTime(["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"]), default=None,
+              hidden=True, help="Report as of this UTC time (default: now).")
+def insights(workflow_id: str | None, since: str, fmt: str, min_runs: int, at: datetime | None) -> None:
     """Which steps belong to people and which to code, from the recorded history.
 
     Per automated step: tries, retries, escalations, take-overs, skips, failure causes,
@@ -238,7 +240,8 @@ def insights(workflow_id: str | None, since: str, fmt: str, min_runs: int) -> No
     from bot.insights.command import run_insights
 
     click.echo(started(lambda: run_insights(get_settings(), workflow_id=workflow_id, since=since, fmt=fmt,
-                                            min_runs=min_runs)), nl=False)
+                                            min_runs=min_runs, now=at.replace(tzinfo=UTC) if at else None)),
+               nl=False)
 
 
 @main.group()

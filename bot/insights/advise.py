@@ -78,7 +78,7 @@ def _person(workflow: Workflow, step: Any, fact: StepFacts, enough: bool, min_ru
     matched, runs, run_ids = fact.all_fields
     rate = Rate(matched, runs)
     enough = enough and runs >= min_runs
-    if not fact.rules or (rate.value or 0.0) < TO_CODE_SHARE:
+    if not fact.rules or fact.unruled or (rate.value or 0.0) < TO_CODE_SHARE:
         return []
     rules = "; ".join(rule.text() for rule in fact.rules)
     ev = evidence(rate, run_ids, enough)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bot.settings import Settings
@@ -12,7 +11,7 @@ FORMATS = ("text", "json", "csv")
 
 
 def run_insights(settings: Settings, *, workflow_id: str | None = None, since: str = "90d", fmt: str = "text",
-                 min_runs: int = 20, now: datetime | None = None, clock: Callable[[], datetime] | None = None) -> str:
+                 min_runs: int = 20, now: datetime | None = None) -> str:
     """The report as `fmt` text. A bad `since`, database or workflows folder is a start-up
     problem (one line naming the setting and the fix)."""
     from sqlalchemy.orm import Session
@@ -40,7 +39,7 @@ def run_insights(settings: Settings, *, workflow_id: str | None = None, since: s
         if workflow_id is not None and workflow_id not in versions.workflow_ids():
             known = ", ".join(versions.workflow_ids())
             raise StartupProblem("--workflow", f"no workflow `{workflow_id}`", f"use one of {known}")
-        at = now or (clock or (lambda: datetime.now(UTC)))()
+        at = now or datetime.now(UTC)
         report = collect_insights(engine, versions, now=at, since=window, workflow_id=workflow_id, min_runs=min_runs)
     finally:
         engine.dispose()

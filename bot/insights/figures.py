@@ -14,6 +14,7 @@ from bot.insights.rules import Found, find_rule
 from bot.insights.stats import Rate, distribution, top_causes
 
 MAX_REGULARITY_RUNS = 5000  # the newest runs a rule is searched over
+MIN_RULE_SHARE = 0.5  # a rule reproducing fewer runs than this is no rule worth showing
 
 
 @dataclass
@@ -26,6 +27,7 @@ class StepFacts:
     rates: dict[str, Rate] = field(default_factory=dict)
     run_ids: dict[str, list[str]] = field(default_factory=dict)  # rate name -> runs counted
     rules: list[Found] = field(default_factory=list)
+    unruled: list[str] = field(default_factory=list)  # output fields no small rule reproduces
     all_fields: tuple[int, int, list[str]] | None = None  # runs every rule reproduces, of, their ids
 
 
@@ -180,11 +182,18 @@ def regularity(workflow: Workflow, step_id: str, fields: list[str], reached: lis
         rule = find_rule(name, rows, targets, run_ids)
         if rule is None:
             continue
-        facts.rules.append(rule)
         missed.update(rule.run_ids)
-        found.append({"field": name, "rule": rule.rule.text(), "kind": rule.rule.kind, "matched": rule.matched,
-                      "runs": rule.runs, "share": round(rule.share, 4), "text": rule.text(),
-                      "exceptions": list(rule.run_ids[:10])})
+        readable = rule.share >= MIN_RULE_SHARE and rule.matched > 1
+        if readable:
+            facts.rules.append(rule)
+        else:
+            facts.unruled.append(name)
+        found.append({"field": name, "rule": rule.rule.text() if readable else None,
+                      "kind": rule.rule.kind if readable else None, "matched": rule.matched,
+                      "runs": rule.runs, "share": round(rule.share, 4),
+                      "text": rule.text() if readable else
+                      f"`{name}`: no small rule reproduces it (at best {rule.matched} of {rule.runs} runs)",
+                      "exceptions": list(rule.run_ids[:10]) if readable else []})
     if rows:
         facts.all_fields = (len(rows) - len(missed), len(rows), [r for r in run_ids if r not in missed])
     return found

@@ -54,7 +54,7 @@ def text(report: Report) -> str:
         for step in workflow["steps"]:
             out += _step_lines(step, report.min_runs)
         if workflow["phases"]:
-            out.append("  phases (mean per run: person · code · time)")
+            out.append("  phases (mean per run: person █ · code ▒ · time ░)")
             for phase in workflow["phases"]:
                 out += _phase_lines(phase)
         out.append("")
@@ -88,18 +88,23 @@ def _step_lines(step: dict[str, Any], min_runs: int) -> list[str]:
         lines.append(f"    asked {step['asked']}; asked → answered median {duration(h['median'])}, "
                      f"p90 {duration(h['p90'])}")
         for found in step["regularity"]:
-            lines.append(f"    rule {bar(found['share'], 10)} {found['text']}")
+            lines.append(f"    rule  {bar(found['share'], 10)} {found['text']}")
     return lines
 
 
+def stacked(shares: dict[str, float], width: int = BAR_WIDTH) -> str:
+    """One bar split between person (█), code (▒) and time (░), by their shares."""
+    cells = {w: round(shares.get(w, 0.0) * width) for w in ("person", "code", "time")}
+    return ("█" * cells["person"] + "▒" * cells["code"] + "░" * cells["time"])[:width].ljust(width)
+
+
 def _phase_lines(phase: dict[str, Any]) -> list[str]:
-    waits, share = phase["waiting_seconds"], phase["waiting_share"]
-    marks = "".join(bar(share[w], 10).replace("█", c) for w, c in (("person", "█"), ("code", "▒"), ("time", "░")))
+    waits = phase["waiting_seconds"]
     top = phase["bottleneck"]
     where = f"; longest: {top['role']} ({top['wait']})" if top else ""
     cycle = phase["cycle_seconds"]
-    return [f"    {phase['phase']:<12} {marks.rstrip()}  {duration(waits['person'])} · {duration(waits['code'])} · "
-            f"{duration(waits['time'])}  cycle median {duration(cycle['median'])}{where}"]
+    return [f"    {phase['phase']:<12} {stacked(phase['waiting_share'])} {duration(waits['person'])} · "
+            f"{duration(waits['code'])} · {duration(waits['time'])}  cycle median {duration(cycle['median'])}{where}"]
 
 
 CSV_COLUMNS = ("workflow", "step", "kind", "figure", "value", "count", "runs", "low", "high")
