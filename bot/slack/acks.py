@@ -55,6 +55,7 @@ class Note:
     user: str
     text: str
     channel: str | None = None
+    blocks: tuple[dict[str, Any], ...] = ()  # Block Kit; `text` is then the notification's fallback
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def tell_later(client: WebClient, context: BoltContext) -> None:
             log.warning("could not open a form for %s: %s", later.form.unable.user, exc.response.get("error"))
             later = Later((*later.notes, later.form.unable))
     for note in later.notes:
-        tell_privately(client, note.user, note.text, note.channel)
+        tell_privately(client, note.user, note.text, note.channel, blocks=list(note.blocks) or None)
 
 
 def decide_now_tell_later(listen: Callable[..., Any], what: str, read: Callable[[dict[str, Any]], Request | None],

@@ -18,15 +18,16 @@ log = logging.getLogger("conductor.slack")
 MAX_DEPTH = 64  # Slack's payloads nest a dozen levels at most
 
 
-def tell_privately(client: WebClient, user: str, text: str, channel: str | None = None) -> None:
+def tell_privately(client: WebClient, user: str, text: str, channel: str | None = None, *,
+                   blocks: list[dict[str, Any]] | None = None) -> None:
     """A private note: an ephemeral in `channel`, or a DM. Slack refusing it (a rate limit, a
     channel the bot left) is logged, not raised: what the person did stands either way, and
     a listener that raised would only log an error nobody can act on."""
     try:
         if channel:
-            client.chat_postEphemeral(channel=channel, user=user, text=text)
+            client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks)
         else:
-            client.chat_postMessage(channel=user, text=text)
+            client.chat_postMessage(channel=user, text=text, blocks=blocks)
     except SlackApiError as exc:
         log.warning("could not tell %s privately: %s", user, exc.response.get("error") if exc.response else exc)
 

@@ -14,13 +14,13 @@ from collections.abc import Callable
 from bot.definitions.loader import Catalog
 from bot.engine.service import ConductorService
 from bot.usecases.admin import AdminCases
+from bot.usecases.insights import InsightCases
 from bot.usecases.people import PeopleCases
-from bot.usecases.reads import ReadCases
 from bot.usecases.runs import RunCases
 from bot.usecases.talk import TalkCases
 
 
-class UseCases(RunCases, TalkCases, PeopleCases, AdminCases, ReadCases):
+class UseCases(RunCases, TalkCases, PeopleCases, AdminCases, InsightCases):
     """Every use case, over one engine service."""
 
     def __init__(self, service: ConductorService, *, admins: Callable[[], set[str]] = set,

@@ -20,6 +20,7 @@ from slack_bolt import App
 
 from bot.slack.acks import Later, Note, decide_now_tell_later
 from bot.slack.blocks import forms
+from bot.slack.blocks.insights import render_insights
 from bot.slack.commands import replies
 from bot.slack.commands.parse import Command, CommandError, parse_command
 from bot.slack.commands.payload import Typed, is_slash_command, problem, read_command
@@ -49,6 +50,8 @@ def conductor_command(typed: Typed, doors: UseCases) -> Later:
             return start(typed, command, doors, key)
         case "reload":
             return reload(typed, doors)
+        case "insights":
+            return insights(typed, command, doors)
         case _:
             return Later.telling(typed, answer(typed, command, doors, key))
 
@@ -74,6 +77,15 @@ def reload(typed: Typed, doors: UseCases) -> Later:
     others = tuple(Note(admin, replies.reload_problems_for_admins(typed.user, reloaded.problems))
                    for admin in reloaded.told)
     return Later((Note(typed.user, replies.reloaded(reloaded), typed.where), *others))
+
+
+def insights(typed: Typed, command: Command, doors: UseCases) -> Later:
+    """`insights [workflow]`: the advisories and figures, privately, in Block Kit."""
+    found = doors.insights(typed.user, command.args[0] if command.args else None)
+    if isinstance(found, Refused):
+        return Later.telling(typed, replies.sentence(found.text))
+    fallback, blocks = render_insights(found)
+    return Later((Note(typed.user, fallback, typed.where, tuple(blocks)),))
 
 
 def answer(typed: Typed, command: Command, doors: UseCases, key: str) -> str:

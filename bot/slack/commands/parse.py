@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from bot.slack.blocks.text import escape, unescape
 
 VERBS = ("start", "status", "list", "runs", "board", "mine", "cancel", "diagnose", "reload", "help",
-         "standup", "away")
+         "standup", "away", "insights")
 _MENTION = re.compile(r"^<[@#!]?(?:subteam\^)?([A-Z0-9]+)(?:\|[^>]*)?>$")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 

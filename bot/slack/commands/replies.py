@@ -28,7 +28,8 @@ HELP = """*Conductor* conducts workflows of people and automations.
 • `/conductor cancel <run>` · `/conductor reload` load the workflow files again (admins)
 • `/conductor diagnose` people or code? four questions
 • `/conductor standup pause|resume|skip [workflow]` steer a stand-up's schedule (leads)
-• `/conductor away 2026-03-02..2026-03-06` stand-ups leave you alone those days (`away off` to undo)"""
+• `/conductor away 2026-03-02..2026-03-06` stand-ups leave you alone those days (`away off` to undo)
+• `/conductor insights [workflow]` what the last 90 days of runs suggest changing (conductors, admins)"""
 
 
 def escape(text: object) -> str:
