@@ -120,7 +120,7 @@ def nice_threshold(low: float, high: float) -> float:
     """The roundest number m with low <= m < high (so `x > m` splits the two apart)."""
     if high <= low:
         return low
-    step = 10.0 ** math.floor(math.log10(max(high - low, 1e-9)))
+    step = 10.0 ** math.ceil(math.log10(max(abs(high), abs(low), 1.0)))
     while step >= 1e-6:
         m = math.ceil(low / step) * step
         if low <= m < high:
@@ -149,7 +149,14 @@ class _Search:
             numbers = sorted({v for v in (_number(x) for x in values) if v is not None})
             scalars = Counter(key_of(v) for v in values if isinstance(v, str | bool | int | float))
             if len(numbers) > 1:
-                bounds = list(zip(numbers, numbers[1:], strict=False))
+                # Only where the answers change can a threshold gain anything.
+                seen: dict[float, set[str]] = {}
+                for value, key in zip(values, self.keys, strict=True):
+                    number = _number(value)
+                    if number is not None:
+                        seen.setdefault(number, set()).add(key)
+                bounds = [(a, b) for a, b in zip(numbers, numbers[1:], strict=False)
+                          if seen[a] != seen[b] or len(seen[a]) > 1 or len(seen[b]) > 1]
                 if len(bounds) > MAX_THRESHOLDS:
                     stride = len(bounds) / MAX_THRESHOLDS
                     bounds = [bounds[int(i * stride)] for i in range(MAX_THRESHOLDS)]
