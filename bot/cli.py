@@ -276,11 +276,12 @@ PRIVATE_HELP = ("Admins only: also the values people and automations handed off,
 
 
 def _history_engine():  # -> sqlalchemy.Engine, imported only when used
-    from bot.preflight import parse_database_url
+    """The database to read; SQLite brought to the newest schema, an older PostgreSQL refused."""
+    from bot.preflight import ensure_schema
     from bot.store.db import make_engine
 
     url = get_settings().database_url
-    started(lambda: parse_database_url(url))
+    started(lambda: ensure_schema(url))
     return make_engine(url)
 
 

@@ -47,3 +47,19 @@ def test_refusals(cli):
     bad = cli("report", "standups", "--since", "a month")
     assert bad.exit_code == 2 and "is not a duration" in bad.output
     assert "admins only" in cli("history", "export", "--help").output.lower()
+
+
+def test_a_database_without_a_schema_is_one_line(monkeypatch, tmp_path):
+    from bot.store.migrate import current
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(main, ["history", "export", "--format", "csv"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0 and result.output.splitlines() == [
+        "event_id,time,activity,run_id,workflow,workflow_version,step_id,step_kind,attempt,actor,actor_kind,"
+        "related,attributes"]
+    assert current(url) is not None  # SQLite is migrated as serve, clock and shell do
