@@ -1,5 +1,6 @@
-"""The App Home: what waits on you, the runs of each workflow by phase (a Kanban board), and
-what needs attention. Built from the read side (`bot.engine.queries`)."""
+"""The App Home: what waits on you, the runs of each workflow by phase (a Kanban board), what
+needs attention, and (for a workflow's conductor and admins) the insights' advisories. Built
+from the read side (`bot.engine.queries`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from bot.engine.queries import AttentionItem, RunSummary, WaitingItem
 from bot.slack.blocks import actions as a
 from bot.slack.blocks import kit
 from bot.slack.blocks import text as t
+from bot.slack.blocks.insights import home_insights
 from bot.slack.blocks.kit import Block
+from bot.usecases.insights import Advisory
 
 PHASE_RUNS = 8  # runs listed per phase before "and N more"
 WORKFLOW_FIELDS = 10  # Slack's limit of fields in a section
@@ -116,14 +119,17 @@ def share(needs: list[int], room: int) -> list[int]:
 
 
 def render_home(waiting: list[WaitingItem], board: dict[str, dict[str, list[RunSummary]]],
-                attention: list[AttentionItem]) -> dict[str, Any]:
+                attention: list[AttentionItem], insights: tuple[Advisory, ...] | None = None) -> dict[str, Any]:
     """The App Home view (`{"type": "home", "blocks": [...]}`), at most 100 blocks: parts
-    that do not fit end with "…and N more"."""
+    that do not fit end with "…and N more". `insights` (None: no such part) are the
+    advisories of the workflows the reader conducts."""
     parts = [
         ("Waiting on you", [waiting_item(i) for i in waiting], "Nothing waits on you. :tada:", "more waiting on you"),
         ("Runs by phase", [board_workflow(w, p) for w, p in board.items()], "No runs in progress.", "more workflows"),
         ("Needs attention", [attention_item(i) for i in attention], "Nothing needs attention.", "more need attention"),
     ]
+    if insights is not None:
+        parts.append(("Insights", home_insights(insights), "Nothing to advise: no step stands out.", "more advisories"))
     fixed = 2 * len(parts) + (len(parts) - 1)  # a header and (when empty) a line each, dividers between
     needs = [sum(len(g) for g in groups) for _, groups, _, _ in parts]
     rooms = share([max(n - 1, 0) for n in needs], t.VIEW_BLOCKS - fixed)

@@ -40,7 +40,8 @@ def home_opened(event: dict[str, Any], client: WebClient, context: BoltContext) 
         return
     home = context[DOORS].home(user)
     try:
-        client.views_publish(user_id=user, view=render_home(home.waiting, home.board, home.attention))
+        insights = home.advisories if home.insight_workflows else None  # nothing for those who conduct none
+        client.views_publish(user_id=user, view=render_home(home.waiting, home.board, home.attention, insights))
     except SlackApiError as exc:  # the next opening publishes it again
         log.warning("could not publish the App Home of %s: %s", user, exc.response.get("error"))
 
