@@ -97,7 +97,8 @@ def step_object_id(run_id: str, step_id: str, attempt: int | None) -> str:
 
 
 def is_person(principal: str | None) -> bool:
-    return bool(principal) and principal[0] in "UW" and principal[1:].isalnum()  # type: ignore[index]
+    """A Slack user ID (not a user group, not `anyone`)."""
+    return principal is not None and principal[:1] in ("U", "W") and principal[1:].isalnum()
 
 
 @dataclass
