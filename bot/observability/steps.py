@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
-from prometheus_client.utils import floatToGoString
 from sqlalchemy import ColumnElement, Connection, Float, case, cast, func, literal, select
 
 from bot.definitions.loader import load_bytes
@@ -71,7 +70,7 @@ class StepCatalog:
     def steps(self, conn: Connection, version_ids: set[int]) -> dict[int, dict[str, StepInfo]]:
         if not version_ids:
             return {}
-        hashes = dict(conn.execute(  # type: ignore[arg-type]
+        hashes = dict(conn.execute(
             select(VERSIONS.c.id, VERSIONS.c.version).where(VERSIONS.c.id.in_(version_ids))).all())
         missing = [row_id for row_id, digest in hashes.items() if digest not in self._parsed]
         if missing:
@@ -120,7 +119,7 @@ class Histograms:
     def family(self, name: str, documentation: str, labels: list[str]) -> HistogramMetricFamily:
         family = HistogramMetricFamily(name, documentation, labels=labels)
         for key in sorted(self.count)[:MAX_SERIES]:
-            points = [(floatToGoString(le), self.buckets[key][n]) for n, le in enumerate(STEP_BUCKETS)]
+            points = [(repr(float(le)), self.buckets[key][n]) for n, le in enumerate(STEP_BUCKETS)]
             family.add_metric(list(key), [*points, ("+Inf", self.count[key])], self.sum[key])
         if len(self.count) > MAX_SERIES:
             log.warning("metrics: %s has %d label sets; %d are reported", name, len(self.count), MAX_SERIES)
