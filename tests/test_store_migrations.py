@@ -76,7 +76,7 @@ def test_upgrade_check_downgrade_and_upgrade_again(db_url: str) -> None:
     assert migrate.current(db_url) is None
 
     migrate.upgrade(db_url)
-    assert migrate.current(db_url) == migrate.head() == "0007"
+    assert migrate.current(db_url) == migrate.head() == "0008"
     assert _table_names(db_url) == MODEL_TABLES | {"alembic_version"}
     migrate.check(db_url)
 
@@ -85,7 +85,7 @@ def test_upgrade_check_downgrade_and_upgrade_again(db_url: str) -> None:
     assert _table_names(db_url) <= {"alembic_version"}
 
     migrate.upgrade(db_url)
-    assert migrate.current(db_url) == "0007"
+    assert migrate.current(db_url) == "0008"
     migrate.check(db_url)
 
 
@@ -105,9 +105,19 @@ def test_the_people_tables_only_add_to_the_previous_release(db_url: str) -> None
     """0005 adds tables and touches none of 0004's, so a release at 0004 runs beside it."""
     migrate.upgrade(db_url, "0004")
     before = _table_names(db_url)
-    migrate.upgrade(db_url)
+    migrate.upgrade(db_url, "0005")
     assert _table_names(db_url) - before == {"people", "user_groups", "user_group_members"}
     migrate.downgrade(db_url, "0004")
+    assert _table_names(db_url) == before
+
+
+def test_the_shadow_cases_table_only_adds_to_the_previous_release(db_url: str) -> None:
+    """0008 adds `shadow_cases` and touches no table of 0007's, so a release at 0007 runs beside it."""
+    migrate.upgrade(db_url, "0007")
+    before = _table_names(db_url)
+    migrate.upgrade(db_url, "0008")
+    assert _table_names(db_url) - before == {"shadow_cases"}
+    migrate.downgrade(db_url, "0007")
     assert _table_names(db_url) == before
 
 

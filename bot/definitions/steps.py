@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from bot.definitions.fields import FieldMap, FieldSpec
+from bot.definitions.shadow import CompareMode
 from bot.definitions.values import (
     Duration,
     DurationList,
@@ -82,6 +83,122 @@ class StepBase(Strict):
         return "gate"
 
 
+class Signing(Strict):
+    secret: SecretRef = Field(description="`${{ secrets.NAME }}`: HMAC-SHA256 key for the body.")
+    header: str = "X-Conductor-Signature"
+
+
+class HttpCall(Strict):
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    url: str
+    json_: Any = Field(default=None, alias="json")
+    headers: dict[str, str] = Field(default_factory=dict)
+    sign: Signing | None = None
+
+
+def _argv_only(value: Any) -> Any:
+    if isinstance(value, str):
+        raise PydanticCustomError(
+            "shell_string",
+            "`run` takes a list of arguments, never a shell string: write [\"{first}\", ...]",
+            {"first": value.split()[0] if value.split() else "command"},
+        )
+    return value
+
+
+def _uses_reference(value: str | None) -> str | None:
+    import re
+
+    if value is None:
+        return value
+    if not re.match(USES_PATTERN, value):
+        raise PydanticCustomError(
+            "uses_ref",
+            "`{value}` is not a callable reference: write `package.module:function` "
+            "or a built-in ({builtins})",
+            {"value": value, "builtins": ", ".join(BUILTIN_USES)},
+        )
+    if value.startswith("conductor/") and value not in BUILTIN_USES:
+        raise PydanticCustomError(
+            "uses_ref", "`{value}` is not a built-in: use one of {builtins}",
+            {"value": value, "builtins": ", ".join(BUILTIN_USES)},
+        )
+    return value
+
+
+def _exactly_one_runner(model: Any, what: str) -> None:
+    given = [key for key in ("uses", "run", "http") if getattr(model, key) is not None]
+    if len(given) != 1:
+        raise PydanticCustomError(
+            "exactly_one_runner",
+            "{what} needs exactly one of `uses`, `run` or `http` (found {found})",
+            {"what": what, "found": ", ".join(f"`{k}`" for k in given) or "none"},
+        )
+
+
+class Shadow(Strict):
+    """A candidate automation run beside a person step on the same inputs, in a sandbox: its
+    `http` is never sent, a command sees `CONDUCTOR_SHADOW=1`, nothing reaches Slack, and the
+    run goes on as the person says. Its outputs are compared with the person's."""
+
+    uses: str | None = Field(default=None, description="`package.module:function` (no built-ins).")
+    run: list[str] | None = Field(default=None, description="A command as a list of arguments (no shell).")
+    http: HttpCall | None = Field(default=None, description="Never sent: stood in and recorded as not sent.")
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with", description="Arguments; values may be templates.")
+    env: dict[str, str] = Field(default_factory=dict, description="Environment variables for `run`.")
+    timeout: Duration = Field(default=timedelta(minutes=1))
+    compare: dict[Identifier, CompareMode] = Field(
+        default_factory=dict,
+        description="Per output field: `exact` (default), `normalized`, `set` or `{number: {tolerance: X}}`.",
+    )
+
+    @field_validator("run", mode="before")
+    @classmethod
+    def _argv_only(cls, value: Any) -> Any:
+        return _argv_only(value)
+
+    @field_validator("uses")
+    @classmethod
+    def _uses_reference(cls, value: str | None) -> str | None:
+        value = _uses_reference(value)
+        if value is not None and value.startswith("conductor/"):
+            raise PydanticCustomError("uses_ref", "a shadow cannot use the built-in `{value}`: it would reach Slack",
+                                      {"value": value})
+        return value
+
+    @model_validator(mode="after")
+    def _one_runner(self) -> Shadow:
+        _exactly_one_runner(self, "a shadow")
+        return self
+
+
+class Shadowed(Strict):
+    """A person step that may carry a `shadow:`, the automation that might one day do it."""
+
+    shadow: Shadow | None = Field(default=None, description="A candidate automation run beside the person, compared.")
+
+    def shadow_fields(self) -> tuple[str, ...]:
+        """The fields a shadow's outputs are compared on: what the person hands off."""
+        outputs = tuple(getattr(self, "outputs", {}) or {})
+        kind = getattr(self, "kind", "")
+        return ("route",) if kind == "gate" else (("approved", *outputs) if kind == "approval" else outputs)
+
+    @model_validator(mode="after")
+    def _shadow_fits(self) -> Shadowed:
+        if self.shadow is None:
+            return self
+        if getattr(self, "kind", "") == "gate" and getattr(self, "decide", None) is None:
+            raise PydanticCustomError("field_rule", "a shadow stands beside a person: give the gate `decide:`", {})
+        fields = self.shadow_fields()
+        for name in self.shadow.compare:
+            if name not in fields:
+                raise PydanticCustomError(
+                    "field_rule", "`shadow.compare` names `{name}`, which the step does not hand off (it has: {fields})",
+                    {"name": name, "fields": ", ".join(f"`{f}`" for f in fields) or "no outputs"},
+                )
+        return self
+
+
 class PersonTiming(Strict):
     """Deadline, reminders and escalation, shared by every step that waits on a person."""
 
@@ -90,7 +207,7 @@ class PersonTiming(Strict):
     escalate_to: str | None = Field(default=None, description="The role told when the deadline passes.")
 
 
-class TaskStep(StepBase, PersonTiming):
+class TaskStep(StepBase, PersonTiming, Shadowed):
     """A handoff to a person: ask, collect typed outputs, nudge, wait."""
 
     kind: Literal["task"] = "task"
@@ -99,7 +216,7 @@ class TaskStep(StepBase, PersonTiming):
     outputs: FieldMap = Field(default_factory=dict, description="What the person hands off (exit criteria).")
 
 
-class ApprovalStep(StepBase, PersonTiming):
+class ApprovalStep(StepBase, PersonTiming, Shadowed):
     """Approve or reject; a rejection can loop back to an earlier step."""
 
     kind: Literal["approval"] = "approval"
@@ -155,19 +272,6 @@ class Retry(Strict):
     jitter: Flag = True
 
 
-class Signing(Strict):
-    secret: SecretRef = Field(description="`${{ secrets.NAME }}`: HMAC-SHA256 key for the body.")
-    header: str = "X-Conductor-Signature"
-
-
-class HttpCall(Strict):
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
-    url: str
-    json_: Any = Field(default=None, alias="json")
-    headers: dict[str, str] = Field(default_factory=dict)
-    sign: Signing | None = None
-
-
 class AutomationStep(StepBase):
     """Code does it: a Python callable, a command, or an HTTP call; retried, then escalated."""
 
@@ -189,44 +293,16 @@ class AutomationStep(StepBase):
     @field_validator("run", mode="before")
     @classmethod
     def _argv_only(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            raise PydanticCustomError(
-                "shell_string",
-                "`run` takes a list of arguments, never a shell string: write [\"{first}\", ...]",
-                {"first": value.split()[0] if value.split() else "command"},
-            )
-        return value
+        return _argv_only(value)
 
     @field_validator("uses")
     @classmethod
     def _uses_reference(cls, value: str | None) -> str | None:
-        import re
-
-        if value is None:
-            return value
-        if not re.match(USES_PATTERN, value):
-            raise PydanticCustomError(
-                "uses_ref",
-                "`{value}` is not a callable reference: write `package.module:function` "
-                "or a built-in ({builtins})",
-                {"value": value, "builtins": ", ".join(BUILTIN_USES)},
-            )
-        if value.startswith("conductor/") and value not in BUILTIN_USES:
-            raise PydanticCustomError(
-                "uses_ref", "`{value}` is not a built-in: use one of {builtins}",
-                {"value": value, "builtins": ", ".join(BUILTIN_USES)},
-            )
-        return value
+        return _uses_reference(value)
 
     @model_validator(mode="after")
     def _exactly_one_runner(self) -> AutomationStep:
-        given = [key for key in ("uses", "run", "http") if getattr(self, key) is not None]
-        if len(given) != 1:
-            raise PydanticCustomError(
-                "exactly_one_runner",
-                "an automation needs exactly one of `uses`, `run` or `http` (found {found})",
-                {"found": ", ".join(f"`{k}`" for k in given) or "none"},
-            )
+        _exactly_one_runner(self, "an automation")
         if self.at is not None and self.after is not None:
             raise PydanticCustomError("field_rule", "give `at` or `after`, not both", {})
         return self
@@ -238,7 +314,7 @@ class Route(Strict):
     label: str | None = Field(default=None, description="The button a deciding person presses.")
 
 
-class GateStep(StepBase, PersonTiming):
+class GateStep(StepBase, PersonTiming, Shadowed):
     """Choose the way: by conditions on the run's data, or by a person (`decide`)."""
 
     kind: Literal["gate"] = "gate"

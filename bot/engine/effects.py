@@ -42,6 +42,34 @@ class RunAutomation:
 
 
 @dataclass(frozen=True)
+class RunShadow:
+    """Run a person step's shadow beside it, in a sandbox; its result comes back as an event."""
+
+    step_id: str
+    attempt: int
+    key: str  # the clock's row, and the key the result is applied under
+    params: dict[str, Any] = field(default_factory=dict)  # rendered `with`/`run`/`env`/`http`
+    lease_seconds: int = 120  # a claim older than this was lost with its process: run it again
+
+
+@dataclass(frozen=True)
+class RecordCase:
+    """A person's outputs beside a candidate's (a shadow's) or an automation's failure (a take-over)."""
+
+    step_id: str
+    attempt: int
+    source: str  # shadow, take_over
+    inputs: dict[str, Any]
+    person: dict[str, Any]
+    actor: str | None
+    candidate: dict[str, Any] | None = None
+    candidate_status: str | None = None  # ok, failed, timed_out, not_sent
+    candidate_error: str | None = None
+    agreed: bool | None = None  # None: nothing to judge (an `http` shadow is never sent)
+    fields: dict[str, Any] = field(default_factory=dict)  # per field: mode, agree, person, candidate
+
+
+@dataclass(frozen=True)
 class Audit:
     type: str
     actor: str | None = None
@@ -58,7 +86,7 @@ class StartRun:
     key: str
 
 
-Effect = Message | UpdateHeader | SetTimer | ClearTimer | RunAutomation | Audit | StartRun
+Effect = Message | UpdateHeader | SetTimer | ClearTimer | RunAutomation | Audit | StartRun | RunShadow | RecordCase
 
-__all__ = ["Audit", "ClearTimer", "Destination", "Effect", "Message", "MessageBase", "RunAutomation", "SetTimer",
-           "StartRun", "UpdateHeader"]
+__all__ = ["Audit", "ClearTimer", "Destination", "Effect", "Message", "MessageBase", "RecordCase", "RunAutomation",
+           "RunShadow", "SetTimer", "StartRun", "UpdateHeader"]

@@ -142,10 +142,23 @@ class Recover:
     actor: None = None
 
 
+@dataclass(frozen=True)
+class ShadowFinished:
+    """A shadow's candidate has finished (`status`: ok, failed, timed_out, not_sent). Beside the
+    run: it never moves it, and is applied even after the run has ended."""
+
+    step_id: str
+    attempt: int
+    status: str
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    actor: None = None
+
+
 # Closed: `machine.advance` matches every member, so a new event without a handler is a type error.
 Event = (
     Answer | Approve | Reject | Decide | StandupAnswer | StandupReply | AutomationSucceeded | AutomationFailed
-    | TimerFired | TakeOver | RetryNow | Skip | Reassign | AskForHelp | Abort | Cancel | Recover
+    | TimerFired | TakeOver | RetryNow | Skip | Reassign | AskForHelp | Abort | Cancel | Recover | ShadowFinished
 )
 
 

@@ -20,13 +20,16 @@ from bot.engine.effects import (
     Effect,
     Message,
     MessageBase,
+    RecordCase,
     RunAutomation,
+    RunShadow,
     SetTimer,
     StartRun,
     UpdateHeader,
 )
 from bot.engine.messages import HEADER, Post
 from bot.engine.state import RunState, StepState
+from bot.shadow.tables import ShadowCase
 from bot.store.models import AuditEvent, OutboxMessage, Run, StepRun, Timer
 from bot.store.upserts import insert_or_ignore
 
@@ -37,6 +40,7 @@ TIMERS = cast(Table, Timer.__table__)
 OUTBOX = cast(Table, OutboxMessage.__table__)
 AUDIT = cast(Table, AuditEvent.__table__)
 RUNS = cast(Table, Run.__table__)
+CASES = cast(Table, ShadowCase.__table__)
 
 _STEP_COLUMNS = ("status", "assignee", "outputs", "error", "started_at", "finished_at", "updated_at")
 # Built once: composing statements per call costs more than executing them.
@@ -58,7 +62,8 @@ _INSERT_AUDIT = insert(AUDIT)
 
 DISPATCH = "dispatch"  # the timer kind that asks the clock to run an automation now
 START_RUN = "start_run"  # the timer kind that asks the clock to start another run
-WORK_KINDS = (DISPATCH, START_RUN)  # rows that are work for the clock, not engine timers
+SHADOW = "shadow"  # the timer kind that asks the clock to run a person step's shadow
+WORK_KINDS = (DISPATCH, START_RUN, SHADOW)  # rows that are work for the clock, not engine timers
 # A dispatch's rendered values, exactly, as JSON text: they mark the author's secret references
 # with NUL characters, which PostgreSQL's JSONB cannot hold but JSON text escapes. Rows without
 # it were written before authored references were marked (see `dispatch_params`).
@@ -161,6 +166,7 @@ def write_effects(
     cleared: list[str] = []
     outbox: list[dict[str, Any]] = []
     audits: list[dict[str, Any]] = []
+    cases: list[dict[str, Any]] = []
     for n, effect in enumerate(effects):
         dedupe = f"{state.run_id}:{state.seq}:{n}"
         match effect:
@@ -198,8 +204,26 @@ def write_effects(
                 timers.append({"run_id": state.run_id, "step_id": effect.step_id, "kind": DISPATCH,
                                "due_at": now, "key": f"{effect.idempotency_key}:try:{effect.try_number}",
                                "payload": dispatch_payload(effect)})
+            case RunShadow():
+                # A row like a dispatch's: claimed under a lease, so a crash neither loses it
+                # nor (the result being applied under its key) doubles it.
+                timers.append({"run_id": state.run_id, "step_id": effect.step_id, "kind": SHADOW, "due_at": now,
+                               "key": effect.key, "payload": {
+                                   "attempt": effect.attempt, "lease_seconds": effect.lease_seconds,
+                                   "params": templates.shown(effect.params), MARKED_PARAMS: json.dumps(effect.params)}})
+            case RecordCase():
+                cases.append({
+                    "key": f"{state.run_id}:{effect.step_id}:{effect.attempt}:{effect.source}",
+                    "workflow_id": workflow.id, "run_id": state.run_id, "step_id": effect.step_id,
+                    "attempt": effect.attempt, "source": effect.source, "inputs": effect.inputs,
+                    "person": effect.person, "actor": effect.actor, "candidate": effect.candidate,
+                    "candidate_status": effect.candidate_status, "candidate_error": effect.candidate_error,
+                    "agreed": effect.agreed, "fields": effect.fields, "created_at": now,
+                })
             case _:
                 assert_never(effect)
+    if cases:
+        insert_or_ignore(conn, CASES, cases)
     if fired_timer is not None:
         conn.execute(_FIRE_TIMER, {"b_key": fired_timer, "b_now": now})
     if cleared:

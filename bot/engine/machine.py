@@ -16,7 +16,7 @@ from bot.definitions.steps import ApprovalStep, AutomationStep, GateStep, Standu
 from bot.definitions.values import format_duration
 from bot.definitions.workflow import Workflow
 from bot.engine import events as ev
-from bot.engine import standup_flow
+from bot.engine import shadow, standup_flow
 from bot.engine.checks import WAITING, may, must_be_assignee, require, step_of, valid_outputs
 from bot.engine.effects import Audit, Effect, Message, UpdateHeader
 from bot.engine.handoff import check_outputs, describe_problems
@@ -49,7 +49,7 @@ from bot.engine.refusals import (
 )
 from bot.engine.state import RunState, RunStatus, StepState, StepStatus
 
-SYSTEM_EVENTS = (ev.AutomationSucceeded, ev.AutomationFailed, ev.TimerFired, ev.Recover)
+SYSTEM_EVENTS = (ev.AutomationSucceeded, ev.AutomationFailed, ev.TimerFired, ev.Recover, ev.ShadowFinished)
 
 
 @dataclass
@@ -111,6 +111,15 @@ def advance(
     described = ev.describe(event)
     actor = getattr(event, "actor", None)
     step_id = getattr(event, "step_id", None)
+    if isinstance(event, ev.ShadowFinished):
+        # Beside the run: only the shadow's slot changes (no message, no header, no timer),
+        # and a run that has ended still has its last comparison recorded.
+        t = Transition(workflow, state if owned else state.clone(), now, directory)
+        try:
+            shadow.finished(t, event)
+        except Refusal as refusal:
+            return refuse(refusal, actor, step_id, described)
+        return Accepted(t.state, t.effects)
     if state.final:
         return refuse(RunFinished(state.status.value), actor, step_id, described)
     t = Transition(workflow, state if owned else state.clone(), now, directory)
@@ -172,6 +181,8 @@ def _handle(t: Transition, event: ev.Event) -> None:
             _cancel(t, event)
         case ev.Abort():
             _abort(t, event)
+        case ev.ShadowFinished():
+            shadow.finished(t, event)
         case _:
             assert_never(event)
 
@@ -180,7 +191,9 @@ def _handle(t: Transition, event: ev.Event) -> None:
 def _answer(t: Transition, e: ev.Answer) -> None:
     step, st = step_of(t, e.step_id, (TaskStep,), WAITING)
     must_be_assignee(t, st, e.actor, "step")
-    t.finish(e.step_id, StepStatus.COMPLETED, outputs=valid_outputs(step.outputs, e.outputs), actor=e.actor)
+    outputs = valid_outputs(step.outputs, e.outputs)
+    shadow.answered(t, step, outputs, e.actor)
+    t.finish(e.step_id, StepStatus.COMPLETED, outputs=outputs, actor=e.actor)
 
 
 def _approve(t: Transition, e: ev.Approve) -> None:
@@ -191,6 +204,7 @@ def _approve(t: Transition, e: ev.Approve) -> None:
     outputs = valid_outputs(step.outputs, e.outputs)
     st.approvals.append(e.actor)
     if len(st.approvals) >= step.min_approvals:
+        shadow.answered(t, step, {"approved": True, **outputs}, e.actor)
         t.finish(e.step_id, StepStatus.COMPLETED, outputs=outputs, actor=e.actor)
     else:
         t.emit(ApprovalProgress(step_id=e.step_id, approvals=tuple(st.approvals), needed=step.min_approvals))
@@ -200,6 +214,7 @@ def _reject(t: Transition, e: ev.Reject) -> None:
     step, st = step_of(t, e.step_id, (ApprovalStep,), WAITING)
     must_be_assignee(t, st, e.actor, "approval")
     st.actor, st.reason = e.actor, e.reason or "no reason given"
+    shadow.answered(t, step, {"approved": False}, e.actor)
     t.emit(Rejected(step_id=e.step_id, title=step.title, actor=e.actor, reason=st.reason, back_to=step.on_reject))
     t.audit("rejected", e.actor, e.step_id, reason=st.reason)
     if step.on_reject:
@@ -221,6 +236,7 @@ def _decide(t: Transition, e: ev.Decide) -> None:
     must_be_assignee(t, st, e.actor, "decision")
     for route in step.routes:
         if e.choice in (route.goto, route.label):
+            shadow.answered(t, step, {"route": route.goto}, e.actor)
             t.finish(e.step_id, StepStatus.COMPLETED, actor=e.actor, route=route.goto)
             return
     raise InvalidChoice(e.choice)
@@ -281,7 +297,9 @@ def _take_over(t: Transition, e: ev.TakeOver) -> None:
     if not (step.escalate_to and is_member(e.actor, principals_of(t.workflow, [step.escalate_to], None), t.directory)):
         require(t, e.actor, "take_over")
     t.audit("taken_over", e.actor, e.step_id)
-    t.finish(e.step_id, StepStatus.COMPLETED, outputs=valid_outputs(step.outputs, e.outputs), actor=e.actor)
+    outputs = valid_outputs(step.outputs, e.outputs)
+    shadow.taken_over(t, step, outputs, e.actor)
+    t.finish(e.step_id, StepStatus.COMPLETED, outputs=outputs, actor=e.actor)
 
 
 def _retry_now(t: Transition, e: ev.RetryNow) -> None:

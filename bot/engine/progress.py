@@ -156,6 +156,10 @@ class Transition:
     def wait_on_people(self, step: TaskStep | ApprovalStep | GateStep, st: StepState, asking: Message) -> None:
         st.status = StepStatus.WAITING_ON_PERSON
         self.emit(asking)
+        if step.shadow is not None:
+            from bot.engine import shadow
+
+            shadow.start(self, step)
         due = getattr(step, "due", None)
         for n, offset in enumerate(getattr(step, "remind", [])):
             if due is None or offset < due:

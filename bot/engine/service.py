@@ -38,6 +38,7 @@ from bot.engine.journal import (
 )
 from bot.engine.machine import Accepted, Refused, advance, refuse, start_run
 from bot.engine.permissions import Directory, prepare_directory
+from bot.engine.shadow import shadow_row_key
 from bot.engine.state import RunState, StepStatus
 from bot.engine.versions import UnknownWorkflow, WorkflowVersions
 from bot.observability.context import log_context
@@ -49,7 +50,7 @@ log = logging.getLogger("conductor.runs")
 # The run row is locked for the transaction (FOR UPDATE on PostgreSQL; SQLite's write lock is
 # already held from BEGIN IMMEDIATE), and saved only if nobody else saved it meanwhile.
 _LOAD_RUN = (
-    select(RUNS.c.state, RUNS.c.workflow_version_id, RUNS.c.channel, RUNS.c.lock_version)
+    select(RUNS.c.state, RUNS.c.workflow_version_id, RUNS.c.channel, RUNS.c.lock_version, RUNS.c.updated_at)
     .where(RUNS.c.id == bindparam("b_id")).with_for_update()
 )
 _SAVE_RUN = (
@@ -157,20 +158,22 @@ class ConductorService:
             outcome = advance(workflow, RunState.from_json(run.state), event, now, self.directory, owned=True)
             if isinstance(outcome, Refused):
                 self._audit_refusal(conn, run_id, outcome, now)
-                if isinstance(event, ev.TimerFired):  # a timer the run no longer wants: retire it
-                    write_effects(conn, run.channel, workflow, before, [], now, fired_timer=event.key)
+                if isinstance(event, (ev.TimerFired, ev.ShadowFinished)):  # a row no longer wanted: retire it
+                    write_effects(conn, run.channel, workflow, before, [], now, fired_timer=_fired_row(run_id, event))
                 return _refused(run_id, outcome.refusal)
             after = outcome.state
             saved = conn.execute(_SAVE_RUN, {
                 "b_id": run_id, "b_version": run.lock_version, "state": after.to_json(),
-                "status": after.status.value, "phase": current_phase(workflow, after), "updated_at": now,
+                "status": after.status.value, "phase": current_phase(workflow, after),
+                # A shadow's result is beside the run: the run's own timing stays as it was.
+                "updated_at": run.updated_at if isinstance(event, ev.ShadowFinished) else now,
                 "finished_at": after.finished_at,
             })
             if saved.rowcount != 1:  # the row lock makes this unreachable; never write over a stranger
                 raise RuntimeError(f"run {run_id} changed under us")
             write_steps(conn, before, after, now)
             write_effects(conn, run.channel, workflow, after, outcome.effects, now,
-                          fired_timer=event.key if isinstance(event, ev.TimerFired) else None,
+                          fired_timer=_fired_row(run_id, event),
                           fallback_escalation=self.escalation_channel)
             result = Result("accepted", run_id, automations=_automations(outcome), state=after, timers=_timers(outcome))
         log_milestones(before, after)  # committed: now it happened
@@ -321,6 +324,15 @@ def log_milestones(before: RunState | None, after: RunState) -> None:
         if after.final and (before is None or not before.final):
             reason = f": {after.reason}" if after.reason else ""
             log.info("run %s of %s %s%s", run_id, workflow_id, after.status.value, reason)
+
+
+def _fired_row(run_id: str, event: ev.Event) -> str | None:
+    """The row an event retires: a fired timer's, or a shadow's once its result is in."""
+    if isinstance(event, ev.TimerFired):
+        return event.key
+    if isinstance(event, ev.ShadowFinished):
+        return shadow_row_key(run_id, event.step_id, event.attempt)
+    return None
 
 
 def _refused(run_id: str | None, refusal: refusals.Refusal) -> Result:

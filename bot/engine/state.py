@@ -115,6 +115,8 @@ class RunState:
     finished_at: datetime | None = None
     reason: str | None = None  # why it failed or was cancelled
     seq: int = 0  # accepted events so far
+    # Shadow runs not compared yet, by "<step>:<attempt>" (written only when there are some).
+    shadows: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def final(self) -> bool:
@@ -126,7 +128,9 @@ class RunState:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (datetimes as ISO 8601 text). Written out by hand: this runs on
         every transition, and `dataclasses.asdict` costs several times more."""
+        shadows = {"shadows": copy.deepcopy(self.shadows)} if self.shadows else {}
         return {
+            **shadows,
             "run_id": self.run_id, "workflow_id": self.workflow_id, "version": self.version,
             "started_by": self.started_by, "started_at": self.started_at.isoformat(),
             "inputs": copy.deepcopy(self.inputs), "status": self.status.value,

@@ -85,6 +85,7 @@ class Clock:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         self.worker = AutomationWorker(service, versions, workflows_dir, max_workers=max_workers, after=self.dispatch_soon)
+        self.workflows_dir = workflows_dir
         self._due: dict[str, datetime] = {}
         self._lock = threading.Lock()
         # Seconds late of the timers fired here, for measurement: the newest only, so a clock
@@ -221,8 +222,20 @@ class Clock:
         self.ticker.claim(self.now())
 
     def poll(self) -> TickReport:
-        """The poll job: one tick at the clock's now (nothing new once closing)."""
-        return self.ticker.tick(self.now())
+        """The poll job: one tick at the clock's now (nothing new once closing), then the
+        shadow runs due, on the automations' pool."""
+        report = self.ticker.tick(self.now())
+        if not self.closing.is_set():
+            self.run_shadows()
+        return report
+
+    def run_shadows(self) -> int:
+        from bot.shadow.worker import run_due_shadows
+
+        try:
+            return run_due_shadows(self.service, self.versions, self.workflows_dir, self.now(), self.worker.pool.submit)
+        except RuntimeError:  # the pool closed meanwhile: the claimed rows come back after their lease
+            return 0
 
     # --- scheduled runs ------------------------------------------------------------------------
     def schedule_workflows(self) -> None:

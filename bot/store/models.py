@@ -375,3 +375,7 @@ class UserGroupMember(Base):
 
     group_id: Mapped[str] = mapped_column(ForeignKey("user_groups.group_id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[str] = mapped_column(String, primary_key=True)
+
+
+# Registered on the same metadata (migrations, drift checks): shadow comparisons and cases.
+from bot.shadow import tables as _shadow_tables  # noqa: E402,F401

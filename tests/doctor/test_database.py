@@ -34,9 +34,9 @@ def test_from_empty_to_migrated_and_led(db_url: str):
         sqlite3.connect(path).close()
     assert lines(db_url) == [f"FAIL  database: {where} has no Conductor tables yet — {UPGRADE}", NO_CLOCK]
     upgrade(db_url, "0003")
-    assert lines(db_url)[0] == f"FAIL  database: {where} is at revision 0003, the newest is 0007 — {UPGRADE}"
+    assert lines(db_url)[0] == f"FAIL  database: {where} is at revision 0003, the newest is 0008 — {UPGRADE}"
     upgrade(db_url)
-    assert lines(db_url) == [f"ok    database: {where} is at the newest revision (0007)", NO_CLOCK]
+    assert lines(db_url) == [f"ok    database: {where} is at the newest revision (0008)", NO_CLOCK]
     leadership = Leadership(db_url)
     assert leadership.try_acquire()
     try:

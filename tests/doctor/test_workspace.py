@@ -45,7 +45,7 @@ def test_a_healthy_workspace_is_all_ok(leading_clock: str, tmp_path: Path):
     ]
     assert line(lines, "ok    signing secret:")
     assert line(lines, "note  Socket Mode: not configured")
-    assert line(lines, "ok    database: ").endswith("is at the newest revision (0007)")
+    assert line(lines, "ok    database: ").endswith("is at the newest revision (0008)")
     assert line(lines, "ok    clock: a clock leads")
 
 

@@ -42,6 +42,7 @@ SAMPLES: list[ev.Event] = [
     ev.Abort(ALICE),
     ev.Cancel(ALICE),
     ev.Recover("calc"),
+    ev.ShadowFinished("one", 1, "ok", {}),
 ]
 
 
