@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
-from sqlalchemy import ColumnElement, Connection, Float, case, cast, func, literal, select
+from sqlalchemy import ColumnElement, Connection, Float, case, cast, func, literal, select, true
 
 from bot.definitions.loader import load_bytes
 from bot.definitions.workflow import Workflow
@@ -30,6 +30,7 @@ STEP_RUNS = StepRun.__table__
 AUDIT = AuditEvent.__table__
 VERSIONS = WorkflowVersion.__table__
 ESCALATED = "escalated"
+SHADOW_COMPARED = "shadow_compared"  # the audit row the engine writes when a shadow's outputs meet a person's
 # From a quick automation to a week's approval: seconds.
 STEP_BUCKETS = (1.0, 5.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 4 * 3600.0, 8 * 3600.0, 86400.0,
                 2 * 86400.0, 3 * 86400.0, 7 * 86400.0, 14 * 86400.0, 30 * 86400.0)
@@ -177,12 +178,30 @@ def step_families(conn: Connection, catalog: StepCatalog) -> Iterator[Metric]:
     for key in sorted(reached)[:MAX_SERIES]:
         ratio.add_metric(list(key), min(escalations.get(key, 0) / reached[key], 1.0))
     yield ratio
-    yield shadow_agreement(conn)
+    yield shadow_agreement(conn, catalog)
 
 
-def shadow_agreement(conn: Connection) -> GaugeMetricFamily:
-    """Share of a shadowed step's compared runs in which the shadow agreed with the person;
-    no series while there is no shadow data."""
-    return GaugeMetricFamily("conductor_shadow_agreement_ratio",
-                             "Share of a shadowed step's compared runs in which the shadow agreed with the person "
-                             "(0 to 1).", labels=["workflow", "step"])
+def shadow_agreement(conn: Connection, catalog: StepCatalog) -> GaugeMetricFamily:
+    """Share of a shadowed step's compared runs in which the shadow agreed with the person,
+    from the engine's `shadow_compared` audit rows (`agreed` true or false; a candidate never
+    sent is not a comparison); no series while there is no shadow data."""
+    family = GaugeMetricFamily("conductor_shadow_agreement_ratio",
+                               "Share of a shadowed step's compared runs in which the shadow agreed with the person "
+                               "(0 to 1).", labels=["workflow", "step"])
+    agreed = AUDIT.c.payload["agreed"].as_boolean()
+    rows = conn.execute(
+        select(RUNS.c.workflow_id, RUNS.c.workflow_version_id, AUDIT.c.step_id, func.count(agreed),
+               func.coalesce(func.sum(case((agreed.is_(true()), 1), else_=0)), 0))
+        .select_from(AUDIT.join(RUNS, AUDIT.c.run_id == RUNS.c.id))
+        .where(AUDIT.c.type == SHADOW_COMPARED, AUDIT.c.step_id.is_not(None))
+        .group_by(RUNS.c.workflow_id, RUNS.c.workflow_version_id, AUDIT.c.step_id)).all()
+    known = catalog.steps(conn, {row[1] for row in rows})
+    compared: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for workflow, version, step_id, count, agreeing in rows:
+        if step_id in known.get(version, {}) and count:
+            compared[(workflow, step_id)][0] += int(count)
+            compared[(workflow, step_id)][1] += int(agreeing or 0)
+    for key in sorted(compared)[:MAX_SERIES]:
+        total, agreeing = compared[key]
+        family.add_metric(list(key), agreeing / total)
+    return family

@@ -132,3 +132,21 @@ def test_the_escalation_ratio_of_an_automated_step(served):
     assert value(samples, f"{STEP}_bucket", **fetch, le="14400.0") == 1
     assert 4100 < value(samples, f"{STEP}_sum", **fetch) < 4300
     assert value(samples, f"{PHASE}_count", workflow="review", phase="Fetch", waiting_on="time") == 1
+
+
+def test_shadow_agreement_from_the_comparisons(served):
+    url, base, runtime, settings = served
+    run_id = finish_a_run(url, runtime, settings)
+    now = datetime.now(UTC)
+    compared = [("write", True), ("write", False), ("write", True), ("write", None), ("route", True),
+                ("gone", True)]  # `None`: the candidate was never sent; `gone`: no such step
+    with runtime.engine.begin() as conn:
+        conn.execute(insert(AuditEvent.__table__), [
+            {"run_id": run_id, "step_id": step, "actor": None, "type": "shadow_compared", "at": now,
+             "payload": {"attempt": 1, "status": "ok" if agreed is not None else "not_sent", "agreed": agreed}}
+            for step, agreed in compared])
+    samples = scrape(base)
+    ratio = "conductor_shadow_agreement_ratio"
+    assert abs(value(samples, ratio, workflow="review", step="write") - 2 / 3) < 1e-9
+    assert value(samples, ratio, workflow="review", step="route") == 1.0
+    assert sorted(dict(labels)["step"] for name, labels in samples if name == ratio) == ["route", "write"]
