@@ -36,7 +36,7 @@ def evidence(advisory: Advisory) -> str:
 def advisory_line(advisory: Advisory, *, suggestion: bool = True) -> str:
     """One advisory as one line of escaped mrkdwn."""
     where = f"*{t.escape(advisory.workflow)}*" + (f" · `{t.escape(advisory.step)}`" if advisory.step else "")
-    said = f"{where}: {t.escape(advisory.summary)} — {evidence(advisory)}"
+    said = f"{where}: {t.escape(' '.join(advisory.summary.split()))} — {evidence(advisory)}"
     if suggestion and advisory.suggestion:
         yaml = t.truncate(advisory.suggestion, SUGGESTION).replace("```", "ʼʼʼ")
         said += f"\nTo consider:\n```{t.escape(yaml)}```"
