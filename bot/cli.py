@@ -245,6 +245,50 @@ def insights(workflow_id: str | None, since: str, fmt: str, min_runs: int, at: d
 
 
 @main.group()
+def cases() -> None:
+    """Cases: take-overs of escalated automations, and shadows that disagreed."""
+
+
+@cases.command("export")
+@click.argument("workflow_id")
+@click.argument("step_id")
+@click.option("-o", "--output", "out", type=click.Path(file_okay=False), default=None,
+              help="Folder to write to (default: cases/WORKFLOW/STEP).")
+@click.option("--all", "every", is_flag=True, help="Every comparison recorded, agreements too.")
+def cases_export(workflow_id: str, step_id: str, out: str | None, every: bool) -> None:
+    """Write a step's cases as JSON fixtures, one file each."""
+    from bot.shadow.command import export
+
+    for line in export(get_settings(), workflow_id, step_id, out, every):
+        click.echo(line)
+
+
+@main.command()
+@click.argument("workflow_id")
+@click.argument("step_id")
+@click.option("--with", "spec", required=True, help="The candidate: `package.module:function`, or a command.")
+@click.option("--cases", "fixtures", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Replay exported fixtures from this folder (default: the cases in the database).")
+@click.option("--all", "every", is_flag=True, help="Replay every comparison recorded, agreements too.")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds each case may take.")
+def replay(workflow_id: str, step_id: str, spec: str, fixtures: str | None, every: bool, timeout: float) -> None:
+    """Run a candidate against a step's recorded cases, offline; print agreement and the disagreements.
+
+    Exit 0 when every case agrees, 1 otherwise. Nothing is sent: `http` is stood in.
+    """
+    from bot.shadow.command import CommandProblem
+    from bot.shadow.command import replay as run_replay
+
+    try:
+        lines, status = run_replay(get_settings(), workflow_id, step_id, spec, fixtures, every, timeout)
+    except CommandProblem as problem:
+        raise click.ClickException(str(problem)) from None
+    for line in lines:
+        click.echo(line)
+    sys.exit(status)
+
+
+@main.group()
 def db() -> None:
     """Database migrations (DATABASE_URL)."""
 
