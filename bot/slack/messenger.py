@@ -40,7 +40,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -55,6 +55,7 @@ from bot.slack import outbox_lanes
 from bot.slack.channel_names import ChannelNames, is_name
 from bot.slack.outbox_calls import SlackCalls
 from bot.slack.outbox_outcomes import EDITS, INTERRUPTED, Outcomes, error_of, transient
+from bot.slack.senders import Senders
 from bot.slack.sent_lookup import METADATA_TYPE, TooMuchHistory
 from bot.store.models import OutboxMessage, Run
 
@@ -124,7 +125,7 @@ class Messenger(Outcomes, SlackCalls):
         self._covered: dict[int, int] = {}  # update row id -> newest update of its run it stands for
         self.throttled = False
         self._throttle_wait = 0.005
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: Senders | None = None
         self._flying: dict[str, int] = {}  # lane -> id of the row whose call is in flight
         self._flying_lock = threading.Lock()
         self._settled = threading.Event()  # a call ended: a lane or a slot is free
@@ -191,8 +192,8 @@ class Messenger(Outcomes, SlackCalls):
                     interrupted = True
                     stop.wait(1.0)
         finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
+            if self._pool is not None:  # the calls in flight end within a client timeout
+                self._pool.shutdown(wait_seconds=float(getattr(self.client, "timeout", 0) or 0) + 1)
                 self._pool = None
 
     def _busy(self) -> bool:
@@ -248,7 +249,7 @@ class Messenger(Outcomes, SlackCalls):
 
     def _start(self, lane: str, row: Any) -> Future[bool]:
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="messenger")
+            self._pool = Senders(self.concurrency)
         with self._flying_lock:
             self._flying[lane] = row["id"]
         future = self._pool.submit(self._send_guarded, row)
