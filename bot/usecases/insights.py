@@ -101,18 +101,21 @@ class InsightCases(ReadCases):
         return HomeWithInsights(home.waiting, home.board, home.attention, home.hidden, advisories, tuple(shown))
 
     # --- who may see insights -------------------------------------------------------------------
-    def may_see_insights(self, actor: str, workflow_id: str) -> bool:
+    def may_see_insights(self, actor: str, workflow_id: str, *, prepared: bool = False) -> bool:
+        """Admins, and whoever the workflow's `conductor` role names (groups expanded)."""
         if actor in self._admins():
             return True
         workflow = self.versions.current(workflow_id).workflow
         if not workflow.conductor:
             return False
-        self._prepare()
+        if not prepared:
+            self._prepare()
         return is_member(actor, principals_of(workflow, [workflow.conductor], None), self.service.directory)
 
     def insight_workflows(self, actor: str) -> list[str]:
         """The workflows whose insights `actor` may see."""
-        return [w for w in self.versions.workflow_ids() if self.may_see_insights(actor, w)]
+        self._prepare()
+        return [w for w in self.versions.workflow_ids() if self.may_see_insights(actor, w, prepared=True)]
 
     # --- the report -----------------------------------------------------------------------------
     def _report(self, workflows: list[str], *, everything: bool = False) -> Insights:
