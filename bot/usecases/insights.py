@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.engine.permissions import is_member, principals_of
+from bot.insights import collect_insights
 from bot.usecases.reads import Home, ReadCases, plain_id
 from bot.usecases.results import Refused
 
@@ -55,7 +56,6 @@ class Insights:
 
     report: dict[str, Any]
     workflows: tuple[str, ...]  # the workflows shown, in order
-    text: str = ""  # the report as plain text (`bot.insights.render.text`), for the shell and logs
 
     @property
     def advisories(self) -> tuple[Advisory, ...]:
@@ -119,9 +119,6 @@ class InsightCases(ReadCases):
 
     # --- the report -----------------------------------------------------------------------------
     def _report(self, workflows: list[str], *, everything: bool = False) -> Insights:
-        from bot.insights import collect_insights
-        from bot.insights.render import text as render_text
-
         one = workflows[0] if len(workflows) == 1 and not everything else None
         report = collect_insights(self.service.engine, self.versions, now=self.now(), since=SINCE, workflow_id=one)
         data = report.to_json()
@@ -130,11 +127,8 @@ class InsightCases(ReadCases):
             data = {**data,
                     "workflows": [w for w in data.get("workflows") or () if w.get("id") in allowed],
                     "advisories": [a for a in data.get("advisories") or () if a.get("workflow") in allowed]}
-            plain = render_text(report) if one is not None else ""
-        else:
-            plain = render_text(report)
         shown = tuple(str(w.get("id")) for w in data.get("workflows") or ())
-        return Insights(data, shown or tuple(workflows), plain)
+        return Insights(data, shown or tuple(workflows))
 
     def _cached(self, workflows: tuple[str, ...], everything: bool) -> Insights:
         cache: dict[tuple[tuple[str, ...], bool], tuple[float, Insights]] = self.__dict__.setdefault(

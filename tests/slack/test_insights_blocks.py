@@ -95,3 +95,10 @@ def test_the_home_part_is_one_line_per_advisory_and_fits_the_view():
     assert "more advisories" in json.dumps(view)
     assert "Insights" not in json.dumps(render_home([], {}, []))  # None: no such part
     assert "Nothing to advise" in json.dumps(render_home([], {}, [], ()))
+
+
+def test_a_workflow_without_runs_says_so():
+    _, blocks = render_insights(Insights({"window": "90d", "workflows": [], "advisories": []}, ("quiet",)))
+    check_message(blocks)
+    said = json.dumps(blocks)
+    assert "No runs of `quiet` started in the period" in said and "Nothing to advise" in said

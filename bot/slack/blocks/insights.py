@@ -140,6 +140,8 @@ def render_insights(found: Insights) -> tuple[str, list[Block]]:
     if workflows:
         blocks.append(kit.divider())
         blocks += kit.fit_groups(workflows, t.MESSAGE_BLOCKS - len(blocks), noun="more workflows")
+    else:
+        blocks.append(kit.context(f"No runs of {named} started in the period: no figures yet."))
     fallback = "Insights: " + ("; ".join(f"{a.workflow}/{a.step or '-'}: {a.summary}" for a in advisories[:5])
                                if advisories else "nothing to advise")
     return t.truncate(fallback, 3000), blocks[: t.MESSAGE_BLOCKS]
