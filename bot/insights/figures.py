@@ -13,7 +13,7 @@ from bot.insights.load import Attempt, RunRecord
 from bot.insights.rules import Found, find_rule
 from bot.insights.stats import Rate, distribution, top_causes
 
-MAX_REGULARITY_RUNS = 5000  # the newest runs a rule is searched over
+MAX_REGULARITY_RUNS = 2000  # the newest runs a rule is searched over
 MIN_RULE_SHARE = 0.5  # a rule reproducing fewer runs than this is no rule worth showing
 
 
@@ -55,9 +55,14 @@ def role_of(step: Any) -> str:
 def _reached(records: list[RunRecord], step_id: str) -> list[tuple[RunRecord, list[Attempt]]]:
     found = []
     for record in records:
-        attempts = [a for a in record.attempts.get(step_id, []) if a.reached]
-        if attempts:
-            found.append((record, attempts))
+        attempts = record.attempts.get(step_id)
+        if not attempts:
+            continue
+        if len(attempts) == 1:
+            if attempts[0].reached:
+                found.append((record, attempts))
+        elif kept := [a for a in attempts if a.reached]:
+            found.append((record, kept))
     return found
 
 
@@ -75,21 +80,29 @@ def automation_figures(step: AutomationStep, records: list[RunRecord]) -> tuple[
     durations: list[float] = []
     escalated, taken, skipped = [], [], []
     for record, steps in reached:
+        kinds: set[str] = set()
         for attempt in steps:
-            failures = [e for e in attempt.events if e[0] == "automation_failed"]
-            by_person = attempt.count("taken_over") > 0 or attempt.status == "skipped"
-            succeeded = attempt.status == "completed" and not by_person
+            status = attempt.status
             attempts += 1
-            tries += len(failures) + int(succeeded)
-            first += int(succeeded and not failures)
-            errors.extend(str(e[2].get("error") or "") for e in failures)
-            if attempt.status == "completed" and attempt.seconds is not None:
-                durations.append(attempt.seconds)
-        if any(a.count("escalated") for a in steps):
+            if attempt.events:
+                failures = [e for e in attempt.events if e[0] == "automation_failed"]
+                kinds.update(e[0] for e in attempt.events)
+                errors.extend(e[2] or "" for e in failures)
+                succeeded = status == "completed" and not any(e[0] == "taken_over" for e in attempt.events)
+                tries += len(failures) + int(succeeded)
+                first += int(succeeded and not failures)
+            elif status == "completed":
+                tries += 1
+                first += 1
+            if status == "completed" and attempt.finished_at is not None and attempt.started_at is not None:
+                durations.append(attempt.finished_at - attempt.started_at)
+            elif status == "skipped":
+                kinds.add("skipped")
+        if "escalated" in kinds:
             escalated.append(record.id)
-        if any(a.count("taken_over") for a in steps):
+        if "taken_over" in kinds:
             taken.append(record.id)
-        if any(a.status == "skipped" for a in steps):
+        if "skipped" in kinds:
             skipped.append(record.id)
     figures: dict[str, Any] = {
         "id": step.id, "kind": "automation", "name": step.title, "role": "code", "runs": len(reached),
@@ -105,7 +118,7 @@ def automation_figures(step: AutomationStep, records: list[RunRecord]) -> tuple[
     return figures, facts
 
 
-def _answered_at(attempt: Attempt) -> Any:
+def _answered_at(attempt: Attempt) -> float | None:
     if attempt.finished_at is not None:
         return attempt.finished_at
     rejected = [e[1] for e in attempt.events if e[0] == "rejected"]
@@ -119,17 +132,21 @@ def person_figures(workflow: Workflow, step: Any, records: list[RunRecord]) -> t
     asked = 0
     handling: list[float] = []
     reassigned, helped, looped = [], [], []
+    approval = isinstance(step, ApprovalStep)
     for record, steps in reached:
+        kinds: set[str] = set()
         for attempt in steps:
             asked += 1
-            answered = _answered_at(attempt)
+            if attempt.events:
+                kinds.update(e[0] for e in attempt.events)
+            answered = attempt.finished_at if attempt.finished_at is not None else _answered_at(attempt)
             if answered is not None and attempt.started_at is not None and attempt.status != "skipped":
-                handling.append((answered - attempt.started_at).total_seconds())
-        if any(a.count("reassigned") for a in steps):
+                handling.append(answered - attempt.started_at)
+        if "reassigned" in kinds:
             reassigned.append(record.id)
-        if any(a.count("help_requested") for a in steps):
+        if "help_requested" in kinds:
             helped.append(record.id)
-        if (any(a.count("rejected") for a in steps) if isinstance(step, ApprovalStep) else len(steps) > 1):
+        if ("rejected" in kinds) if approval else len(steps) > 1:
             looped.append(record.id)
     figures: dict[str, Any] = {
         "id": step.id, "kind": kind, "name": step.title, "role": role_of(step), "runs": len(reached),
@@ -149,7 +166,7 @@ def _scalar(value: Any) -> bool:
     return isinstance(value, str | int | float | bool)
 
 
-def features_of(record: RunRecord, before: Any, step_id: str, order: dict[str, int]) -> dict[str, Any]:
+def features_of(record: RunRecord, before: float | None, step_id: str, order: dict[str, int]) -> dict[str, Any]:
     """The run's inputs and the outputs of earlier steps finished by `before`, by template name."""
     found = {f"inputs.{k}": v for k, v in record.inputs.items() if _scalar(v)}
     for other, attempts in record.attempts.items():

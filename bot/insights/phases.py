@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from bot.definitions.steps import AutomationStep
@@ -29,79 +28,99 @@ class PhaseFacts:
     longest: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (wait, role) -> runs it led
 
 
-def split_attempt(step: Any, attempt: Attempt) -> dict[tuple[str, str], float]:
-    """Seconds of one finished attempt by (what it waited on, who)."""
-    total = attempt.seconds
-    if total is None or total < 0:
-        return {}
-    if not isinstance(step, AutomationStep):
-        return {("person", role_of(step)): total} if step.family != "gate" or role_of(step) != "code" else {
-            ("code", "code"): total}
+def _waiter(step: Any) -> tuple[str, str] | None:
+    """What a step that is not an automation waits on, all its time: a person (their role),
+    or code for a gate that routes by itself."""
+    if isinstance(step, AutomationStep):
+        return None
+    role = role_of(step)
+    return ("code", "code") if role == "code" else ("person", role)
+
+
+def split_automation(step: AutomationStep, attempt: Attempt, total: float) -> list[tuple[tuple[str, str], float]]:
+    """Seconds of one finished automation attempt by (what it waited on, who)."""
+    if not attempt.events and not attempt.timers:
+        return [(CODE, total)]
     timed = 0.0
-    last_failure = attempt.started_at
     failures = sorted(e[1] for e in attempt.events if e[0] == "automation_failed")
+    finished = attempt.finished_at or 0.0
     for kind, _due, fired in attempt.timers:
         if kind == "retry":
             before = [at for at in failures if at <= fired]
-            began = before[-1] if before else last_failure
+            began = before[-1] if before else attempt.started_at
         else:
             began = attempt.started_at
-        if began is not None and attempt.finished_at is not None:
-            timed += max(0.0, (min(fired, attempt.finished_at) - began).total_seconds())
+        if began is not None:
+            timed += max(0.0, min(fired, finished) - began)
     escalated = [e[1] for e in attempt.events if e[0] == "escalated"]
-    person = 0.0
-    if escalated and attempt.finished_at is not None:
-        person = max(0.0, (attempt.finished_at - escalated[0]).total_seconds())
+    person = max(0.0, finished - escalated[0]) if escalated else 0.0
     timed = min(timed, total)
     person = min(person, total - timed)
-    found = {("code", "code"): total - timed - person}
+    found = [(CODE, total - timed - person)]
     if timed:
-        found[("time", "timers")] = timed
+        found.append((("time", "timers"), timed))
     if person:
-        found[("person", step.escalate_to or "whoever takes over")] = person
+        found.append((("person", step.escalate_to or "whoever takes over"), person))
     return found
+
+
+CODE = ("code", "code")
 
 
 def phase_figures(workflow: Workflow, records: list[RunRecord]) -> tuple[list[dict[str, Any]], list[PhaseFacts]]:
     phases = workflow.phases or ["(all)"]
     phase_of = {s.id: (workflow.phase_of(s.id) if workflow.phases else "(all)") for s in workflow.steps}
     steps = {s.id: s for s in workflow.steps}
+    waiters = {s.id: _waiter(s) for s in workflow.steps}
     cycles: dict[str, list[float]] = defaultdict(list)
-    waits: dict[str, dict[str, float]] = {p: dict.fromkeys(WAITS, 0.0) for p in phases}
     facts = {p: PhaseFacts(p, 0) for p in phases}
     for record in records:
-        spans: dict[str, list[datetime]] = defaultdict(list)
-        per_phase: dict[str, dict[tuple[str, str], float]] = defaultdict(lambda: defaultdict(float))
+        spans: dict[str, list[float]] = {}
+        per_phase: dict[str, dict[tuple[str, str], float]] = {}
         for step_id, attempts in record.attempts.items():
             phase = phase_of.get(step_id)
             if phase is None:
                 continue
+            waiter = waiters[step_id]
+            span = spans.get(phase)
+            waits = per_phase.setdefault(phase, {})
             for attempt in attempts:
-                if not attempt.reached or attempt.started_at is None or attempt.finished_at is None:
+                started, finished = attempt.started_at, attempt.finished_at
+                if started is None or finished is None or finished < started or not attempt.reached:
                     continue
-                spans[phase] += [attempt.started_at, attempt.finished_at]
-                for key, seconds in split_attempt(steps[step_id], attempt).items():
-                    per_phase[phase][key] += seconds
-        for phase, times in spans.items():
-            cycles[phase].append((max(times) - min(times)).total_seconds())
+                if span is None:
+                    span = spans[phase] = [started, finished]
+                else:
+                    span[0], span[1] = min(span[0], started), max(span[1], finished)
+                if waiter is not None:
+                    waits[waiter] = waits.get(waiter, 0.0) + finished - started
+                else:
+                    for key, seconds in split_automation(steps[step_id], attempt, finished - started):
+                        waits[key] = waits.get(key, 0.0) + seconds
+        for phase, (first, last) in spans.items():
+            cycles[phase].append(last - first)
             fact = facts[phase]
             fact.runs += 1
-            for (wait, role), seconds in per_phase[phase].items():
-                waits[phase][wait] += seconds
-                fact.role_seconds[(wait, role)] = fact.role_seconds.get((wait, role), 0.0) + seconds
-            if per_phase[phase]:
-                top = max(per_phase[phase].items(), key=lambda item: item[1])[0]
+            waits = per_phase[phase]
+            totals = fact.role_seconds
+            for key, seconds in waits.items():
+                totals[key] = totals.get(key, 0.0) + seconds
+            if waits:
+                top = max(waits, key=waits.__getitem__)
                 fact.longest.setdefault(top, []).append(record.id)
     figures = []
     for phase in phases:
         fact = facts[phase]
-        total = sum(waits[phase].values())
+        by_wait = dict.fromkeys(WAITS, 0.0)
+        for (wait, _), seconds in fact.role_seconds.items():
+            by_wait[wait] += seconds
+        total = sum(by_wait.values())
         roles = sorted(fact.role_seconds.items(), key=lambda item: -item[1])
         figures.append({
             "phase": phase, "runs": fact.runs,
             "cycle_seconds": distribution(cycles[phase]),
-            "waiting_seconds": {w: round(waits[phase][w] / fact.runs, 3) if fact.runs else 0.0 for w in WAITS},
-            "waiting_share": {w: round(waits[phase][w] / total, 4) if total else 0.0 for w in WAITS},
+            "waiting_seconds": {w: round(by_wait[w] / fact.runs, 3) if fact.runs else 0.0 for w in WAITS},
+            "waiting_share": {w: round(by_wait[w] / total, 4) if total else 0.0 for w in WAITS},
             "roles": [{"wait": w, "role": r, "mean_seconds": round(s / fact.runs, 3)} for (w, r), s in roles],
             "bottleneck": ({"wait": roles[0][0][0], "role": roles[0][0][1]} if roles else None),
         })

@@ -18,11 +18,13 @@ DEPTH2_ROOTS = 24
 
 def key_of(value: Any) -> str:
     """A comparable text for any recorded value (numbers compare by value)."""
+    if isinstance(value, str):
+        return "s" + value
     if isinstance(value, bool) or value is None:
-        return json.dumps(value)
+        return "j" + json.dumps(value)
     if isinstance(value, int | float):
-        return repr(float(value))
-    return json.dumps(value, sort_keys=True, default=str)
+        return "n" + repr(float(value))
+    return "j" + json.dumps(value, sort_keys=True, default=str)
 
 
 def _number(value: Any) -> float | None:
@@ -136,42 +138,52 @@ class _Search:
         keys = [key_of(t) for t in targets]
         common = [k for k, _ in Counter(keys).most_common(MAX_CLASSES)]
         self.value_of = {key_of(t): t for t in targets}
-        self.classes = {k: sum(1 << i for i, key in enumerate(keys) if key == k) for k in common}
+        masks: dict[str, int] = {}
+        for i, key in enumerate(keys):
+            masks[key] = masks.get(key, 0) | (1 << i)
+        self.classes = {k: masks[k] for k in common}
         self.rows, self.keys = rows, keys
         self.min_leaf = max(2, math.ceil(0.05 * self.n))
         self.tests = self._tests()
 
     def _tests(self) -> list[tuple[Test, int]]:
+        """Every candidate test with its mask, built in one pass per feature."""
         found: list[tuple[Test, int]] = []
         names = sorted({name for row in self.rows for name in row})
         for name in names:
             values = [row.get(name) for row in self.rows]
-            numbers = sorted({v for v in (_number(x) for x in values) if v is not None})
-            scalars = Counter(key_of(v) for v in values if isinstance(v, str | bool | int | float))
+            by_number: dict[float, int] = {}
+            answers: dict[float, set[str]] = {}
+            by_key: dict[str, int] = {}
+            sample: dict[str, Any] = {}
+            for i, (value, answer) in enumerate(zip(values, self.keys, strict=True)):
+                number = _number(value)
+                if number is not None:
+                    by_number[number] = by_number.get(number, 0) | (1 << i)
+                    answers.setdefault(number, set()).add(answer)
+                if isinstance(value, str | bool | int | float):
+                    key = key_of(value)
+                    by_key[key] = by_key.get(key, 0) | (1 << i)
+                    sample.setdefault(key, value)
+            numbers = sorted(by_number)
             if len(numbers) > 1:
                 # Only where the answers change can a threshold gain anything.
-                seen: dict[float, set[str]] = {}
-                for value, key in zip(values, self.keys, strict=True):
-                    number = _number(value)
-                    if number is not None:
-                        seen.setdefault(number, set()).add(key)
-                bounds = [(a, b) for a, b in zip(numbers, numbers[1:], strict=False)
-                          if seen[a] != seen[b] or len(seen[a]) > 1 or len(seen[b]) > 1]
+                above = [0] * len(numbers)
+                acc = 0
+                for j in range(len(numbers) - 1, -1, -1):
+                    acc |= by_number[numbers[j]]
+                    above[j] = acc
+                bounds = [j for j in range(len(numbers) - 1) if answers[numbers[j]] != answers[numbers[j + 1]]
+                          or len(answers[numbers[j]]) > 1 or len(answers[numbers[j + 1]]) > 1]
                 if len(bounds) > MAX_THRESHOLDS:
                     stride = len(bounds) / MAX_THRESHOLDS
                     bounds = [bounds[int(i * stride)] for i in range(MAX_THRESHOLDS)]
-                for low, high in bounds:
-                    test = Test(name, ">", nice_threshold(low, high))
-                    found.append((test, self._mask(test)))
-            if len(scalars) > 1 and len(numbers) <= MAX_EQUALITY_VALUES:
-                sample = {key_of(v): v for v in values if v is not None}
-                for key, _ in scalars.most_common(MAX_EQUALITY_VALUES):
-                    test = Test(name, "==", sample[key])
-                    found.append((test, self._mask(test)))
+                for j in bounds:
+                    found.append((Test(name, ">", nice_threshold(numbers[j], numbers[j + 1])), above[j + 1]))
+            if len(by_key) > 1 and len(numbers) <= MAX_EQUALITY_VALUES:
+                common = sorted(by_key, key=lambda k: -by_key[k].bit_count())[:MAX_EQUALITY_VALUES]
+                found += [(Test(name, "==", sample[key]), by_key[key]) for key in common]
         return found
-
-    def _mask(self, test: Test) -> int:
-        return sum(1 << i for i, row in enumerate(self.rows) if test.holds(row))
 
     def leaf(self, subset: int) -> tuple[int, Rule]:
         best, best_key = 0, None
