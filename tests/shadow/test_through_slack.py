@@ -55,7 +55,7 @@ print(json.dumps({"team": "Backend"}))
 class Counting(BaseHTTPRequestHandler):
     hits: list[str] = []
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         Counting.hits.append(self.path)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -145,8 +145,8 @@ def drain(runtime, messenger):
 
 def settle_shadows(runtime, clock, run_id):
     clock.poll()
-    wait_for(lambda: rows(runtime, "select count(*) from timers where kind = 'shadow' and run_id = '%s' "
-                                   "and fired_at is null and cancelled_at is null" % run_id)[0][0] == 0, 20)
+    wait_for(lambda: rows(runtime, "select count(*) from timers where kind = 'shadow' and run_id = "
+                                   f"'{run_id}' and fired_at is null and cancelled_at is null")[0][0] == 0, 20)
 
 
 def drive(url, fake, runtime, messenger, clock, workflow_id, n):
