@@ -1,8 +1,8 @@
 """Reading the recorded history: runs, their step runs, and the audit rows and timers that say
 how each step went. Plain rows, read with a few set-based queries (no ORM identity).
 
-Read for speed: times come back as Unix seconds computed by the database, and on SQLite JSON
-as its stored text, parsed only when asked for (an automation's outputs are never read)."""
+Read for speed: times come back as Unix seconds computed by the database, and JSON as its
+text, parsed only when asked for (an automation's outputs are never read)."""
 
 from __future__ import annotations
 
@@ -89,8 +89,8 @@ def load_runs(engine: Engine, since: datetime, until: datetime, workflow_id: str
     raw = engine.dialect.name == "sqlite"
     epoch = epoch_of(engine)
 
-    def text(column: Column[Any]) -> Any:  # the stored text itself, parsed here
-        return type_coerce(column, String) if raw else column
+    def text(column: Column[Any]) -> Any:  # JSON as its text, parsed here when it is read
+        return type_coerce(column, String) if raw else sql_cast(column, String)
 
     window = and_(RUNS.c.created_at >= since, RUNS.c.created_at <= until)
     if workflow_id is not None:

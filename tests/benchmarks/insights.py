@@ -64,7 +64,7 @@ def write_history(url: str, step_runs: int, seed: int = 1) -> tuple[WorkflowVers
         session.commit()
     row = versions.current("account-setup").row_id
     rng = random.Random(seed)
-    runs = step_runs // 3
+    runs = -(-step_runs // 3)  # at least that many step runs, three a run
     rows: dict[str, list[dict[str, Any]]] = {"runs": [], "steps": [], "audit": [], "timers": []}
     audit_rows = 0
     at = START
