@@ -288,6 +288,41 @@ def replay(workflow_id: str, step_id: str, spec: str, fixtures: str | None, ever
     sys.exit(status)
 
 
+@main.command()
+@click.argument("workflow_id")
+@click.argument("step_id")
+@click.option("--min-agreement", default=95.0, show_default=True, type=click.FloatRange(0, 100),
+              help="Percent the agreement's Wilson 95% lower bound must reach.")
+@click.option("--min-runs", default=20, show_default=True, type=click.IntRange(min=1), help="Comparisons needed.")
+def promote(workflow_id: str, step_id: str, min_agreement: float, min_runs: int) -> None:
+    """Print the YAML change that makes a person step its shadow automation (escalating to the
+    same people); refuse, with the figures, until the shadow has agreed often enough."""
+    from bot.shadow.command import CommandProblem
+    from bot.shadow.command import promote as run_promote
+    from bot.shadow.promote import Refused
+
+    try:
+        click.echo(run_promote(get_settings(), workflow_id, step_id, min_agreement / 100, min_runs), nl=False)
+    except (CommandProblem, Refused) as problem:
+        raise click.ClickException(str(problem)) from None
+
+
+@main.command()
+@click.argument("workflow_id")
+@click.argument("step_id")
+@click.option("--ask", default=None, help="Who does it by hand (default: whom it escalates to).")
+def demote(workflow_id: str, step_id: str, ask: str | None) -> None:
+    """Print the YAML change that hands an automation back to people, keeping it as the shadow."""
+    from bot.shadow.command import CommandProblem
+    from bot.shadow.command import demote as run_demote
+    from bot.shadow.promote import Refused
+
+    try:
+        click.echo(run_demote(get_settings(), workflow_id, step_id, ask), nl=False)
+    except (CommandProblem, Refused) as problem:
+        raise click.ClickException(str(problem)) from None
+
+
 @main.group()
 def db() -> None:
     """Database migrations (DATABASE_URL)."""

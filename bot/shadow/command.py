@@ -71,3 +71,22 @@ def replay(settings: Settings, workflow_id: str, step_id: str, spec: str, fixtur
         cases = read_cases(settings.database_url, workflow_id, step_id, every=every)
     report = run_replay(cases, candidate, workflows_dir=settings.workflows_dir, modes=modes, names=names)
     return report.lines(), 0 if report.replayed and report.agreed == len(report.replayed) else 1
+
+
+def promote(settings: Settings, workflow_id: str, step_id: str, min_agreement: float, min_runs: int) -> str:
+    """The diff that makes the step its shadow automation (Refused without the evidence)."""
+    from bot.shadow.promote import _diff, figures_of, promotion
+
+    loaded = loaded_workflow(settings.workflows_dir, workflow_id)
+    comparison_of(loaded, step_id)  # an unknown step is a CommandProblem
+    figures = figures_of(settings.database_url, workflow_id, step_id)
+    return _diff(loaded, promotion(loaded, step_id, figures, min_agreement=min_agreement, min_runs=min_runs))
+
+
+def demote(settings: Settings, workflow_id: str, step_id: str, ask: str | None) -> str:
+    """The diff that hands the automation back to people, keeping it as the step's shadow."""
+    from bot.shadow.promote import _diff, demotion
+
+    loaded = loaded_workflow(settings.workflows_dir, workflow_id)
+    comparison_of(loaded, step_id)
+    return _diff(loaded, demotion(loaded, step_id, ask=ask))
