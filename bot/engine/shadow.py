@@ -24,6 +24,7 @@ from bot.engine.context import render_value
 from bot.engine.effects import RecordCase, RunShadow
 from bot.engine.progress import Transition
 from bot.engine.refusals import StaleResult
+from bot.engine.state import StepStatus
 
 PersonStep = TaskStep | ApprovalStep | GateStep
 # What a finished candidate may be: it answered, it failed, it ran out of time, or it is an
@@ -93,6 +94,11 @@ def finished(t: Transition, e: ev.ShadowFinished) -> None:
     step = t.workflow.step(e.step_id)
     if "person" in slot and isinstance(step, (TaskStep, ApprovalStep, GateStep)):
         _compare(t, step, e.attempt, slot)
+        return
+    st = t.state.steps.get(e.step_id)
+    if st is None or st.attempt != e.attempt or st.status is not StepStatus.WAITING_ON_PERSON:
+        # Nobody will answer this attempt (skipped, cancelled, gone round again): nothing to compare.
+        t.state.shadows.pop(slot_key(e.step_id, e.attempt), None)
 
 
 def taken_over(t: Transition, step: AutomationStep, outputs: dict[str, Any], actor: str) -> None:
@@ -112,7 +118,9 @@ def _compare(t: Transition, step: PersonStep, attempt: int, slot: dict[str, Any]
     fields: dict[str, dict[str, Any]] = {}
     agreed: bool | None = None
     if status == "ok":
-        fields = compare_outputs(step.shadow.compare, step.shadow_fields(), slot["person"], slot.get("outputs") or {})
+        # The fields the person handed off (a rejection hands off only its verdict).
+        names = tuple(n for n in step.shadow_fields() if n in slot["person"]) or step.shadow_fields()
+        fields = compare_outputs(step.shadow.compare, names, slot["person"], slot.get("outputs") or {})
         agreed = all(f["agree"] for f in fields.values())
     elif status != "not_sent":
         agreed = False  # a candidate that fails would have handed the step to a person

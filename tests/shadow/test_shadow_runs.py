@@ -177,3 +177,15 @@ def test_a_take_over_is_a_case(migrated_db_url, tmp_path):
     assert case.source == "take_over" and case.person == {"slug": "hello"} and case.candidate is None
     assert case.inputs["with"] == {"title": "Hello"} and case.candidate_error and case.is_case
     h.close()
+
+
+def test_a_rejection_is_compared_on_its_verdict_and_a_skipped_step_leaves_nothing_behind(migrated_db_url, folder):
+    h = harness(migrated_db_url, folder)
+    run = h.start("shady", "UOPS", title="Backend outage", amount=50).run_id
+    h.send(run, ev.Skip("triage", "UOPS"))  # nobody answers triage: its shadow has nothing to meet
+    h.send(run, ev.Reject("sign", "ULEAD", "no"))
+    run_shadows(h, folder)
+    [case] = cases(h)
+    assert (case.step_id, case.person, list(case.fields), case.agreed) == ("sign", {"approved": False}, ["approved"], False)
+    assert h.state(run).shadows == {}
+    h.close()
