@@ -40,7 +40,9 @@ def collect_insights(
 
 def _collect(engine: Engine, versions: WorkflowVersions, now: datetime, since: timedelta, workflow_id: str | None,
              min_runs: int) -> Report:
-    records = load_runs(engine, now - since, now, workflow_id)
+    decided = {s.id for wid in versions.workflow_ids() for s in versions.current(wid).workflow.steps
+               if isinstance(s, GateStep) and s.decide is not None}
+    records = load_runs(engine, now - since, now, workflow_id, decided)
     by_workflow: dict[str, list[RunRecord]] = defaultdict(list)
     for record in records:
         by_workflow[record.workflow_id].append(record)

@@ -4,6 +4,7 @@ handling time, reassignments, "Need help", rejection loops, output regularity)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,8 +159,20 @@ def person_figures(workflow: Workflow, step: Any, records: list[RunRecord]) -> t
     }
     outputs = getattr(step, "outputs", None) or {}
     if isinstance(step, TaskStep | ApprovalStep) and outputs:
-        figures["regularity"] = regularity(workflow, step.id, list(outputs), reached, facts)
+        figures["regularity"] = regularity(workflow, step.id, list(outputs), reached, facts, _outputs)
+    elif isinstance(step, GateStep) and step.decide is not None:
+        figures["regularity"] = regularity(workflow, step.id, ["route"], reached, facts, _route)
     return figures, facts
+
+
+def _outputs(attempt: Attempt) -> dict[str, Any] | None:
+    return attempt.outputs if attempt.status == "completed" else None
+
+
+def _route(attempt: Attempt) -> dict[str, Any] | None:
+    """A decision's answer: the route it took (recorded when it completed)."""
+    routes = [e[2] for e in attempt.events if e[0] == "route" and e[2]]
+    return {"route": routes[-1]} if attempt.status == "completed" and routes else None
 
 
 def _scalar(value: Any) -> bool:
@@ -176,21 +189,25 @@ def features_of(record: RunRecord, before: float | None, step_id: str, order: di
                 and (before is None or a.finished_at <= before)]
         if done:
             found.update({f"steps.{other}.outputs.{k}": v for k, v in (done[-1].outputs or {}).items() if _scalar(v)})
+        routed = [a for a in attempts if a.events and a.finished_at is not None and (before is None or a.finished_at <= before)]
+        route = _route(routed[-1]) if routed else None
+        if route:
+            found[f"steps.{other}.route"] = route["route"]
     return found
 
 
 def regularity(workflow: Workflow, step_id: str, fields: list[str], reached: list[tuple[RunRecord, list[Attempt]]],
-               facts: StepFacts) -> list[dict[str, Any]]:
+               facts: StepFacts, answer_of: Callable[[Attempt], dict[str, Any] | None]) -> list[dict[str, Any]]:
     order = {s.id: n for n, s in enumerate(workflow.steps)}
     rows: list[dict[str, Any]] = []
     answers: list[dict[str, Any]] = []
     run_ids: list[str] = []
     for record, steps in reached[-MAX_REGULARITY_RUNS:]:
-        done = [a for a in steps if a.status == "completed" and a.outputs is not None]
+        done = [(a, answer) for a in steps if (answer := answer_of(a)) is not None]
         if not done:
             continue
-        rows.append(features_of(record, done[-1].started_at, step_id, order))
-        answers.append(done[-1].outputs or {})
+        rows.append(features_of(record, done[-1][0].started_at, step_id, order))
+        answers.append(done[-1][1])
         run_ids.append(record.id)
     found: list[dict[str, Any]] = []
     missed: set[str] = set()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -84,8 +85,10 @@ class RunRecord:
         return cast(dict[str, Any], self.raw_inputs or {})
 
 
-def load_runs(engine: Engine, since: datetime, until: datetime, workflow_id: str | None) -> list[RunRecord]:
-    """Runs started in [since, until], with every step attempt and its events, oldest first."""
+def load_runs(engine: Engine, since: datetime, until: datetime, workflow_id: str | None,
+              route_steps: Collection[str] = ()) -> list[RunRecord]:
+    """Runs started in [since, until], with every step attempt and its events, oldest first.
+    For `route_steps` (gates a person decides) the route each attempt took is an event too."""
     raw = engine.dialect.name == "sqlite"
     epoch = epoch_of(engine)
 
@@ -132,6 +135,14 @@ def load_runs(engine: Engine, since: datetime, until: datetime, workflow_id: str
                    AUDIT.c.payload["type"].as_string() == "Reassign").order_by(AUDIT.c.id)
         ).all():
             events[(rid, sid or "")].append(("reassigned", at, None))
+        if route_steps:
+            for rid, sid, at, route in conn.execute(
+                select(AUDIT.c.run_id, AUDIT.c.step_id, epoch(AUDIT.c.at), AUDIT.c.payload["route"].as_string())
+                .select_from(audit_join)
+                .where(window, AUDIT.c.type == "step_completed", AUDIT.c.at >= since,
+                       AUDIT.c.step_id.in_(sorted(route_steps))).order_by(AUDIT.c.id)
+            ).all():
+                events[(rid, sid or "")].append(("route", at, route))
         timers: dict[tuple[str, str, int], list[tuple[str, float | None, float]]] = defaultdict(list)
         timer_join = TIMERS.join(RUNS, TIMERS.c.run_id == RUNS.c.id)
         for rid, sid, kind, key, due, fired in conn.execute(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.definitions.steps import AutomationStep
+from bot.definitions.steps import AutomationStep, GateStep
 from bot.definitions.workflow import Workflow
 from bot.insights.rules import Found, Rule
 
@@ -33,7 +33,33 @@ def _uses_gate(workflow: Workflow, step_id: str, found: Found) -> list[str] | No
     return [s.id for s in workflow.steps if s.kind == "gate" and any(needle in (r.if_ or "") for r in s.routes)] or None
 
 
+def leaves(rule: Rule, conditions: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    """The rule as (conditions that all hold, value), in order; the last one's conditions are
+    what is left when none of the earlier ones holds."""
+    if rule.test is not None and rule.then is not None and rule.other is not None:
+        condition = rule.test.condition()
+        return [*leaves(rule.then, (*conditions, condition)), *leaves(rule.other, (*conditions, f"not ({condition})"))]
+    return [(conditions, rule.copy if rule.copy is not None else rule.value)]
+
+
+def decision_yaml(step: GateStep, found: Found) -> str:
+    """A person's gate as a gate that routes by itself: the rule's leaves become its routes."""
+    labels = {route.goto: route.label for route in step.routes}
+    lines = [f"# `{step.id}` decides by itself: the rule found in the recorded choices (check the exceptions first)",
+             f"- id: {step.id}", f"  name: {step.title}", "  routes:"]
+    found_leaves = leaves(found.rule)
+    for conditions, goto in found_leaves[:-1]:
+        lines += [f"    - if: {' and '.join(c for c in conditions if not c.startswith('not (')) or 'true'}",
+                  f"      goto: {goto}"]
+        if labels.get(goto):
+            lines.append(f"      label: {labels[goto]}")
+    lines.append(f"  default: {found_leaves[-1][1]}")
+    return "\n".join(lines) + "\n"
+
+
 def to_code_yaml(workflow: Workflow, step: Any, rules: list[Found]) -> str:
+    if isinstance(step, GateStep) and step.decide is not None and rules:
+        return decision_yaml(step, rules[0])
     lines = [f"# `{step.id}` by code: each output as the rule found it (check the exceptions first)"]
     gates = _uses_gate(workflow, step.id, rules[0]) if len(rules) == 1 and rules[0].rule.test is not None else None
     if gates:
