@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
+from pathlib import Path
 
+from bot.definitions.loader import load_bytes
 from bot.insights import collect_insights
 from bot.insights.report import NOT_ENOUGH
+from tests.insights.history import WORKFLOWS
 
 YEAR = timedelta(days=365)
 
@@ -113,3 +117,24 @@ def test_json_shape_is_stable(history):
         assert set(advisory) == {"workflow", "step", "kind", "summary", "evidence", "suggestion"}
         assert set(advisory["evidence"]) == {"runs", "count", "rate", "low", "high", "run_ids"}
         assert len(advisory["evidence"]["run_ids"]) <= 10
+
+
+def _with_step(suggestion: str) -> str:
+    """account-setup.yaml with the suggested step in place of the step of the same id."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe")
+    source = yaml.load((Path(WORKFLOWS) / "account-setup.yaml").read_text())
+    [step] = yaml.load(suggestion)
+    source["steps"] = [step if s["id"] == step["id"] else s for s in source["steps"]]
+    out = io.StringIO()
+    yaml.dump(source, out)
+    return out.getvalue()
+
+
+def test_suggestions_are_workflow_yaml(history):
+    for advisory in report_of(history).advisories:
+        if advisory.kind in ("to_code", "to_people"):
+            loaded, problems = load_bytes("account-setup.yaml", _with_step(advisory.suggestion).encode())
+            assert loaded is not None, (advisory.kind, [p.format() for p in problems])
+            assert [p.code for p in problems] == [], advisory.kind
