@@ -110,6 +110,7 @@ def _exceptions(rules: list[Found]) -> str:
 
 def _diagnostic_yaml(step: TaskStep | Any) -> str:
     d = step.diagnostic
+    assert d is not None
     return (f"- id: {step.id}\n  diagnostic: {{subjective: {'yes' if d.subjective else 'no'}, "
             f"variable: {'yes' if d.variable else 'no'}, repetitive: yes, consistency_critical: "
             f"{'yes' if d.consistency_critical else 'no'}}}\n")

@@ -95,7 +95,9 @@ def phase_figures(workflow: Workflow, records: list[RunRecord]) -> tuple[list[di
                 if waiter is not None:
                     waits[waiter] = waits.get(waiter, 0.0) + finished - started
                 else:
-                    for key, seconds in split_automation(steps[step_id], attempt, finished - started):
+                    automation = steps[step_id]
+                    assert isinstance(automation, AutomationStep)
+                    for key, seconds in split_automation(automation, attempt, finished - started):
                         waits[key] = waits.get(key, 0.0) + seconds
         for phase, (first, last) in spans.items():
             cycles[phase].append(last - first)
