@@ -139,7 +139,11 @@ def bottleneck(workflow: Workflow, phases: list[PhaseFacts], runs: int, min_runs
     else:
         summary = (f"Runs wait longest in {where}, on {who}: {_hours(mean)} a run on average; the longest wait "
                    f"of the phase in {rate.count} of {rate.runs} runs ({_percent(rate.value)})")
-    return [Advisory(workflow.id, None, "bottleneck", summary, evidence(rate, led, enough), None)]
+    steps = fact.by_step.get((wait, role), {})
+    step = max(steps, key=steps.__getitem__) if steps else None  # where in the phase most of that wait is
+    if step is not None and enough:
+        summary += f"; most of it at `{step}`"
+    return [Advisory(workflow.id, step, "bottleneck", summary, evidence(rate, led, enough), None)]
 
 
 def _hours(seconds: float) -> str:

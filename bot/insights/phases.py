@@ -26,6 +26,7 @@ class PhaseFacts:
     runs: int
     role_seconds: dict[tuple[str, str], float] = field(default_factory=dict)  # (wait, role) -> total
     longest: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (wait, role) -> runs it led
+    by_step: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)  # (wait, role) -> step -> total
 
 
 def _waiter(step: Any) -> tuple[str, str] | None:
@@ -94,11 +95,15 @@ def phase_figures(workflow: Workflow, records: list[RunRecord]) -> tuple[list[di
                     span[0], span[1] = min(span[0], started), max(span[1], finished)
                 if waiter is not None:
                     waits[waiter] = waits.get(waiter, 0.0) + finished - started
+                    own = facts[phase].by_step.setdefault(waiter, {})
+                    own[step_id] = own.get(step_id, 0.0) + finished - started
                 else:
                     automation = steps[step_id]
                     assert isinstance(automation, AutomationStep)
                     for key, seconds in split_automation(automation, attempt, finished - started):
                         waits[key] = waits.get(key, 0.0) + seconds
+                        own = facts[phase].by_step.setdefault(key, {})
+                        own[step_id] = own.get(step_id, 0.0) + seconds
         for phase, (first, last) in spans.items():
             cycles[phase].append(last - first)
             fact = facts[phase]

@@ -38,7 +38,7 @@ class Evidence:
 @dataclass(frozen=True)
 class Advisory:
     workflow: str
-    step: str | None  # None for a phase's bottleneck
+    step: str | None  # for a bottleneck, the step of the phase where most of the wait is
     kind: str  # one of ADVISORY_KINDS
     summary: str
     evidence: Evidence

@@ -27,7 +27,7 @@ def test_exactly_the_planted_advisories(history):
     _, planted, _ = history
     report = report_of(history)
     kinds = sorted((a.kind, a.step) for a in report.advisories)
-    assert kinds == [("bottleneck", None), ("contradiction", "tier"), ("to_code", "tier"), ("to_people", "sync_crm")]
+    assert kinds == [("bottleneck", "notes"), ("contradiction", "tier"), ("to_code", "tier"), ("to_people", "sync_crm")]
     by_kind = {a.kind: a for a in report.advisories}
 
     to_people = by_kind["to_people"].evidence
@@ -43,7 +43,7 @@ def test_exactly_the_planted_advisories(history):
     assert "repetitive: no" in by_kind["contradiction"].summary
 
     bottleneck = by_kind["bottleneck"]
-    assert "`Review`" in bottleneck.summary and "`ops`" in bottleneck.summary
+    assert "`Review`" in bottleneck.summary and "`ops`" in bottleneck.summary and "at `notes`" in bottleneck.summary
     assert bottleneck.evidence.runs == 60
 
 
