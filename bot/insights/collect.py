@@ -17,6 +17,7 @@ from bot.insights.figures import StepFacts, automation_figures, person_figures
 from bot.insights.load import RunRecord, load_runs
 from bot.insights.phases import phase_figures
 from bot.insights.report import Report, WorkflowInsights
+from bot.store.db import READ_ONLY
 
 ADVISORY_ORDER = {"to_people": 0, "to_code": 1, "contradiction": 2, "bottleneck": 3}
 
@@ -66,7 +67,7 @@ def _workflow(versions: WorkflowVersions, workflow_id: str, engine: Engine, reco
     except UnknownWorkflow:
         if not records:
             return None
-    with engine.connect() as conn:  # a workflow no longer loaded: read as its newest run began
+    with engine.execution_options(**READ_ONLY).connect() as conn:  # no longer loaded: as its newest run began
         return versions.by_row(conn, records[-1].version_row).workflow
 
 

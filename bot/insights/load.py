@@ -16,6 +16,7 @@ from typing import Any, cast
 from sqlalchemy import Column, Engine, Float, String, Table, and_, case, func, select, type_coerce
 from sqlalchemy import cast as sql_cast
 
+from bot.store.db import READ_ONLY
 from bot.store.models import AuditEvent, Run, StepRun, Timer
 
 RUNS = cast(Table, Run.__table__)
@@ -99,7 +100,12 @@ def load_runs(engine: Engine, since: datetime, until: datetime, workflow_id: str
     if workflow_id is not None:
         window = and_(window, RUNS.c.workflow_id == workflow_id)
     runs: dict[str, RunRecord] = {}
-    with engine.connect() as conn:
+    # Reads only: on SQLite no write lock (a report never holds up the bot, nor waits on it);
+    # one snapshot for every query (REPEATABLE READ on PostgreSQL), so the rows agree.
+    options: dict[str, Any] = dict(READ_ONLY)
+    if engine.dialect.name == "postgresql":
+        options["isolation_level"] = "REPEATABLE READ"
+    with engine.execution_options(**options).connect() as conn:
         for rid, wid, version, status, inputs, created, finished in conn.execute(
             select(RUNS.c.id, RUNS.c.workflow_id, RUNS.c.workflow_version_id, RUNS.c.status, text(RUNS.c.inputs),
                    epoch(RUNS.c.created_at), epoch(RUNS.c.finished_at)).where(window)

@@ -70,11 +70,13 @@ CODE = ("code", "code")
 
 def phase_figures(workflow: Workflow, records: list[RunRecord]) -> tuple[list[dict[str, Any]], list[PhaseFacts]]:
     phases = workflow.phases or ["(all)"]
-    phase_of = {s.id: (workflow.phase_of(s.id) if workflow.phases else "(all)") for s in workflow.steps}
+    phase_of: dict[str, str] = {s.id: (workflow.phase_of(s.id) or phases[0]) if workflow.phases else phases[0]
+                                for s in workflow.steps}
     steps = {s.id: s for s in workflow.steps}
     waiters = {s.id: _waiter(s) for s in workflow.steps}
     cycles: dict[str, list[float]] = defaultdict(list)
     facts = {p: PhaseFacts(p, 0) for p in phases}
+    by_step: dict[tuple[str, tuple[str, str]], float] = {}  # (step, (wait, role)) -> seconds, all runs
     for record in records:
         spans: dict[str, list[float]] = {}
         per_phase: dict[str, dict[tuple[str, str], float]] = {}
@@ -84,7 +86,9 @@ def phase_figures(workflow: Workflow, records: list[RunRecord]) -> tuple[list[di
                 continue
             waiter = waiters[step_id]
             span = spans.get(phase)
-            waits = per_phase.setdefault(phase, {})
+            waits = per_phase.get(phase)
+            if waits is None:
+                waits = per_phase[phase] = {}
             for attempt in attempts:
                 started, finished = attempt.started_at, attempt.finished_at
                 if started is None or finished is None or finished < started or not attempt.reached:
@@ -92,29 +96,32 @@ def phase_figures(workflow: Workflow, records: list[RunRecord]) -> tuple[list[di
                 if span is None:
                     span = spans[phase] = [started, finished]
                 else:
-                    span[0], span[1] = min(span[0], started), max(span[1], finished)
+                    if started < span[0]:
+                        span[0] = started
+                    if finished > span[1]:
+                        span[1] = finished
                 if waiter is not None:
                     waits[waiter] = waits.get(waiter, 0.0) + finished - started
-                    own = facts[phase].by_step.setdefault(waiter, {})
-                    own[step_id] = own.get(step_id, 0.0) + finished - started
+                    own = (step_id, waiter)
+                    by_step[own] = by_step.get(own, 0.0) + finished - started
                 else:
                     automation = steps[step_id]
                     assert isinstance(automation, AutomationStep)
                     for key, seconds in split_automation(automation, attempt, finished - started):
                         waits[key] = waits.get(key, 0.0) + seconds
-                        own = facts[phase].by_step.setdefault(key, {})
-                        own[step_id] = own.get(step_id, 0.0) + seconds
+                        by_step[(step_id, key)] = by_step.get((step_id, key), 0.0) + seconds
         for phase, (first, last) in spans.items():
             cycles[phase].append(last - first)
             fact = facts[phase]
             fact.runs += 1
             waits = per_phase[phase]
-            totals = fact.role_seconds
-            for key, seconds in waits.items():
-                totals[key] = totals.get(key, 0.0) + seconds
             if waits:
                 top = max(waits, key=waits.__getitem__)
                 fact.longest.setdefault(top, []).append(record.id)
+    for (step_id, key), seconds in by_step.items():
+        fact = facts[phase_of[step_id]]
+        fact.role_seconds[key] = fact.role_seconds.get(key, 0.0) + seconds
+        fact.by_step.setdefault(key, {})[step_id] = seconds
     figures = []
     for phase in phases:
         fact = facts[phase]

@@ -138,3 +138,13 @@ def test_suggestions_are_workflow_yaml(history):
             loaded, problems = load_bytes("account-setup.yaml", _with_step(advisory.suggestion).encode())
             assert loaded is not None, (advisory.kind, [p.format() for p in problems])
             assert [p.code for p in problems] == [], advisory.kind
+
+
+def test_a_report_takes_no_write_lock(history):
+    """While the bot holds SQLite's write lock, a report still reads (and holds nobody up)."""
+    harness, _, url = history
+    if not url.startswith("sqlite"):
+        return
+    with harness.engine.begin() as writer:
+        writer.exec_driver_sql("UPDATE runs SET status = status WHERE 0")
+        assert len(report_of(history).advisories) == 4
