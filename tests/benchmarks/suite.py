@@ -19,6 +19,7 @@ from typing import TypeVar
 from tests.benchmarks import (
     clock_timers,
     engine_throughput,
+    insights,
     python_automation,
     slack_ack,
     standup_fanout,
@@ -49,14 +50,18 @@ class Sizes:
     fanout_latency: float = 0.15  # seconds the local Slack takes to answer each call
     fanout_slack_timeout: float = 10.0  # the clocks' SLACK_TIMEOUT_SECONDS (a post cut off by the kill waits 3 of these)
     python_tries: int = 200  # tries of a no-op Python automation, spaced and back to back
+    insights_step_runs: int = 100_000  # step runs in the history `conductor insights` reads
+    insights_repeat: int = 5
 
 
 FULL = Sizes("full")
 QUICK = Sizes("quick", engine_runs=40, engine_commits=400, clock_timers=1000, clock_spread=5, clock_lead=3,
-              clock_idle=3, ack_rate=100, ack_seconds=3, fanout_people=200, fanout_slack_timeout=2.0, python_tries=50)
+              clock_idle=3, ack_rate=100, ack_seconds=3, fanout_people=200, fanout_slack_timeout=2.0, python_tries=50,
+              insights_step_runs=10_000, insights_repeat=2)
 TINY = Sizes("tiny", engine_runs=5, engine_steps=5, engine_commits=100, clock_timers=100, clock_spread=1,
              clock_lead=1, clock_idle=0.5, ack_rate=40, ack_seconds=0.5, fanout_people=20, fanout_workspace_rate=200,
-             fanout_latency=0.02, fanout_slack_timeout=1.0, python_tries=5)
+             fanout_latency=0.02, fanout_slack_timeout=1.0, python_tries=5,
+             insights_step_runs=500, insights_repeat=1)
 PRESETS = {sizes.name: sizes for sizes in (FULL, QUICK, TINY)}
 
 DATABASES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
@@ -75,6 +80,7 @@ def expected_keys(postgres: bool) -> list[str]:
         "fanout.people_refresh", "fanout.seconds", "fanout.one_clock_seconds", "fanout.takeover",
         "fanout.lost", "fanout.doubled", "fanout.ratelimited",
         "python.per_try_median", "python.per_try_p99", "python.back_to_back_median", "python.failed",
+        *(f"insights.{db}.seconds" for db in names),
     ]
 
 
@@ -102,8 +108,12 @@ def collect(sizes: Sizes, postgres_url: str | None = None, *,
                                                  workdir=w))
     say(f"python automations: {s.python_tries} tries in a child process, and in a thread ...")
     python = _fresh(lambda w: python_automation.measure(s.python_tries, workdir=w))
+    say(f"insights: a history of {s.insights_step_runs:,} step runs on {databases} ...")
+    insight = _fresh(lambda w: insights.measure(s.insights_step_runs, repeat=s.insights_repeat,
+                                                postgres_url=postgres_url, workdir=w))
     return [*(row for figures in engine for row in engine_rows(figures)), *clock_rows(clock),
-            *ack_rows(ack), *fanout_rows(fanout, s), *python_rows(python)]
+            *ack_rows(ack), *fanout_rows(fanout, s), *python_rows(python),
+            *(row for figures in insight for row in insights_rows(figures))]
 
 
 def _fresh(benchmark: Callable[[Path], T]) -> T:
@@ -218,3 +228,10 @@ def python_rows(f: python_automation.PythonFigures) -> list[Row]:
             f.back_to_back_median_ms, "ms", None, f.thread_median_ms, thread),
         Row("python.failed", "python automation tries failed", f.failed, "", ZERO),
     ]
+
+
+def insights_rows(f: insights.InsightsFigures) -> list[Row]:
+    db = DATABASES[f.database]
+    return [Row(f"insights.{f.database}.seconds",
+                f"insights report over {f.step_runs:,} step runs, median ({db}; {f.runs:,} runs, {f.audit_rows:,} audit rows)",
+                f.median_seconds, "s", Target("≤", insights.TARGET_SECONDS, "s"))]
