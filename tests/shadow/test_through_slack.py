@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -100,12 +101,15 @@ def test_a_shadowed_run_makes_the_same_slack_calls_and_sends_nothing(migrated_db
                 seen[workflow_id] = [(c.method, _masked(c.params, runs[workflow_id])) for c in calls
                                      if c.method not in ("auth.test", "conversations.list", "conversations.history")]
             clock.worker.pool.close()
+            posted = Counter(c.params["metadata"]["event_payload"]["key"] for c in fake.calls_to("chat.postMessage")
+                             if c.status == 200 and c.params.get("metadata"))
             outbox = {run: [(kind, _masked(payload, run)) for r, kind, payload in
                             rows(runtime, "select run_id, kind, payload from outbox order by id") if r == run]
                       for run in runs.values()}
             cases = rows(runtime, "select step_id, candidate_status, agreed, candidate from shadow_cases order by id")
     # The same rows in the outbox, and the same calls made to Slack (each call once: how the
     # messenger's lanes interleave, and whether it repeats a call, is its own business).
+    assert [key for key, times in posted.items() if times > 1] == []  # no outbox row posted twice
     assert outbox[runs["shady"]] == outbox[runs["plain"]]
     assert sorted(set(seen["shady"])) == sorted(set(seen["plain"]))
     assert not any("Backend" in params for _, params in seen["shady"])  # the candidate's answer
