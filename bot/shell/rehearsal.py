@@ -8,6 +8,7 @@ away fires without anyone waiting two hours.
 
 What is done at a moment is the real clock's tick (`bot.usecases.tick`); the rehearsal only
 chooses the moment, runs the automations on the spot and delivers the messages in the tick.
+After each tick it runs the shadow runs due, as the clock's poll does (`shadows`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bot.engine.service import ConductorService, Dispatch
 from bot.engine.versions import WorkflowVersions
 from bot.scheduling.clock import schedule_trigger, start_scheduled_run
 from bot.scheduling.worker import AutomationWorker
+from bot.shell.shadows import RehearsalShadows
 from bot.slack.messenger import Messenger
 from bot.store.models import Timer
 from bot.usecases.tick import Ticker
@@ -138,6 +140,7 @@ class Rehearsal:
     messenger: Messenger
     clock: VirtualClock
     app_idle: Callable[[], None]  # waits until the app has finished what it was asked
+    shadows: RehearsalShadows | None = None  # shadow runs, run after each tick as the clock does
     _scheduled_fired: set[tuple[str, int, datetime]] = field(default_factory=set)
     ticker: Ticker = field(init=False)
 
@@ -151,7 +154,12 @@ class Rehearsal:
         at the same moment (an automation done starts the next step, which posts)."""
         for _ in range(MAX_ROUNDS):
             self.app_idle()
-            if not self.ticker.tick(self.clock()).moved:
+            if self.shadows is not None:
+                self.shadows.tell_compared()  # before what follows: a person's answer may have compared
+            moved = self.ticker.tick(self.clock()).moved
+            if self.shadows is not None:
+                moved += self.shadows.run_due()  # as the clock's poll does after its tick
+            if not moved:
                 return
         log.warning("stopped settling after %d rounds: something loops without waiting", MAX_ROUNDS)
 

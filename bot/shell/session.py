@@ -22,6 +22,7 @@ from bot.shell.cast import Cast
 from bot.shell.rehearsal import Rehearsal, RehearsalWorker, VirtualClock
 from bot.shell.render import Names, Numbering, Style
 from bot.shell.screen import Screen
+from bot.shell.shadows import RehearsalShadows
 from bot.shell.workspace import ShellWorkspace
 from bot.slack.app import build_app
 from bot.slack.blocks.outbox import render_outbox
@@ -95,8 +96,10 @@ class Session:
                               clock=self.clock, rate=1000.0, burst=1000)
         worker = RehearsalWorker(self.runtime.service, self.runtime.versions, workflows_dir,
                                  live_http=live_http, tell=self.tellings.append)
+        shadows = RehearsalShadows(self.runtime.service, self.runtime.versions, workflows_dir,
+                                   tell=self.tellings.append)
         self.rehearsal = Rehearsal(self.runtime.service, self.runtime.versions, worker, messenger, self.clock,
-                                   self.executor.wait_idle)
+                                   self.executor.wait_idle, shadows)
         self.user = next(iter(self.cast.people.values()))
         self.style = Style(color)
         self.names = Names(user=self.cast.name_of, channel=self._channel_name, group=self.cast.group_name)

@@ -24,9 +24,10 @@ SCRIPTS = {
 }
 
 
-def rehearse(script: Path, start: datetime, workflows: str = "workflows") -> tuple[int, str]:
+def rehearse(script: Path, start: datetime, workflows: str = "workflows",
+             database_url: str | None = None) -> tuple[int, str]:
     out = io.StringIO()
-    status = run_shell(workflows_dir=workflows, database_url=None, as_user=None, script=str(script),
+    status = run_shell(workflows_dir=workflows, database_url=database_url, as_user=None, script=str(script),
                        start=start, live_http=False, color=False, out=out)
     return status, out.getvalue()
 
