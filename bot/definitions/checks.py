@@ -16,14 +16,7 @@ from bot.definitions.flow import FlowGraph, build_flow
 from bot.definitions.four_questions import recommend
 from bot.definitions.problems import Problem
 from bot.definitions.pydantic_errors import did_you_mean
-from bot.definitions.steps import (
-    END,
-    ApprovalStep,
-    AutomationStep,
-    GateStep,
-    StandupStep,
-    TaskStep,
-)
+from bot.definitions.steps import END, ApprovalStep, AutomationStep, GateStep, StandupStep, TaskStep
 from bot.definitions.templates import (
     ROOT_NAMES,
     RUN_ATTRIBUTES,
@@ -146,6 +139,7 @@ class WorkflowChecker:
             if isinstance(step, GateStep) and step.decide is not None and not is_template(step.decide):
                 self._role_ref(base + ("decide",), step.decide, allow_ids=True)
             self._role_ref(base + ("escalate_to",), getattr(step, "escalate_to", None))
+            self._role_ref(base + ("review", "by"), step.review.by if isinstance(step, AutomationStep) and step.review else None)
 
     def check_phases(self) -> None:
         phases = self.workflow.phases

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from bot.definitions.fields import FieldMap, FieldSpec
+from bot.definitions.review import Review
 from bot.definitions.shadow import CompareMode
 from bot.definitions.values import (
     Duration,
@@ -289,6 +290,7 @@ class AutomationStep(StepBase):
     at: str | None = Field(default=None, description="Start at a time of day (HH:MM) or a datetime template.")
     after: Duration | None = Field(default=None, description="Start this long after the step is reached.")
     escalate_to: str | None = Field(default=None, description="Role asked to take over when it fails.")
+    review: Review | None = Field(default=None, description="A person confirms or corrects a sample of its outputs.")
 
     @field_validator("run", mode="before")
     @classmethod

@@ -16,7 +16,7 @@ from bot.definitions.steps import ApprovalStep, AutomationStep, GateStep, Standu
 from bot.definitions.values import format_duration
 from bot.definitions.workflow import Workflow
 from bot.engine import events as ev
-from bot.engine import shadow, standup_flow
+from bot.engine import review, shadow, standup_flow
 from bot.engine.checks import WAITING, may, must_be_assignee, require, step_of, valid_outputs
 from bot.engine.effects import Audit, Effect, Message, UpdateHeader
 from bot.engine.handoff import check_outputs, describe_problems
@@ -189,6 +189,8 @@ def _handle(t: Transition, event: ev.Event) -> None:
 
 # --- people -------------------------------------------------------------------------------------
 def _answer(t: Transition, e: ev.Answer) -> None:
+    if review.answered(t, e):
+        return
     step, st = step_of(t, e.step_id, (TaskStep,), WAITING)
     must_be_assignee(t, st, e.actor, "step")
     outputs = valid_outputs(step.outputs, e.outputs)
@@ -284,7 +286,8 @@ def _succeeded(t: Transition, e: ev.AutomationSucceeded) -> None:
     if clean is None:
         t.automation_failed(e.step_id, f"returned outputs that do not fit the step: {describe_problems(problems)}", retryable=False)
         return
-    t.finish(e.step_id, StepStatus.COMPLETED, outputs=clean)
+    if not review.hold(t, step, clean):
+        t.finish(e.step_id, StepStatus.COMPLETED, outputs=clean)
 
 
 def _failed(t: Transition, e: ev.AutomationFailed) -> None:

@@ -79,7 +79,7 @@ def automation_figures(step: AutomationStep, records: list[RunRecord]) -> tuple[
     attempts = tries = first = 0
     errors: list[str] = []
     durations: list[float] = []
-    escalated, taken, skipped = [], [], []
+    escalated, taken, skipped, reviewed, corrected = [], [], [], [], []
     for record, steps in reached:
         kinds: set[str] = set()
         for attempt in steps:
@@ -105,6 +105,10 @@ def automation_figures(step: AutomationStep, records: list[RunRecord]) -> tuple[
             taken.append(record.id)
         if "skipped" in kinds:
             skipped.append(record.id)
+        if kinds & {"review_confirmed", "review_corrected"}:
+            reviewed.append(record.id)
+        if "review_corrected" in kinds:
+            corrected.append(record.id)
     figures: dict[str, Any] = {
         "id": step.id, "kind": "automation", "name": step.title, "role": "code", "runs": len(reached),
         "attempts": attempts, "tries": tries,
@@ -113,6 +117,9 @@ def automation_figures(step: AutomationStep, records: list[RunRecord]) -> tuple[
         "escalation": _rate("escalation", facts, escalated, len(reached)),
         "take_over": _rate("take_over", facts, taken, len(reached)),
         "skip": _rate("skip", facts, skipped, len(reached)),
+        # Reviewed runs (`review:`), and those a person corrected: the correction rate of the reviewed.
+        "reviewed": len(reviewed), "corrected": len(corrected),
+        "correction": _rate("correction", facts, corrected, len(reviewed)),
         "failure_causes": top_causes(errors),
         "duration_seconds": distribution(durations),
     }

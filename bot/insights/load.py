@@ -25,7 +25,8 @@ AUDIT = cast(Table, AuditEvent.__table__)
 TIMERS = cast(Table, Timer.__table__)
 
 # The audit rows that tell how a step went (written by the engine on each transition).
-AUDIT_TYPES = ("automation_failed", "escalated", "taken_over", "help_requested", "rejected")
+AUDIT_TYPES = ("automation_failed", "escalated", "taken_over", "help_requested", "rejected", "review_confirmed",
+               "review_corrected")
 # Timers whose wait is waiting on time rather than on people or code.
 TIME_KINDS = ("retry", "scheduled_start", "wait")
 CONDITION_SKIP = "its condition did not hold"  # the reason a step skipped by its `if` carries

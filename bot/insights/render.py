@@ -77,6 +77,8 @@ def _step_lines(step: dict[str, Any], min_runs: int) -> list[str]:
     lines = [head]
     if step["kind"] == "automation":
         lines += [_rate_line(label, step[key]) for label, key in AUTOMATION_RATES]
+        if step.get("reviewed"):  # `review:`: the share of reviewed runs a person corrected
+            lines.append(_rate_line("corrected", step["correction"]))
         d = step["duration_seconds"]
         lines.append(f"    tries {step['tries']}, mean retries {step['mean_retries']}; duration median "
                      f"{duration(d['median'])}, p90 {duration(d['p90'])}, max {duration(d['max'])}")

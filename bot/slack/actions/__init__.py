@@ -16,6 +16,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.definitions.steps import StandupStep
+from bot.engine import review
 from bot.slack.acks import Later, decide_now_tell_later
 from bot.slack.actions.payload import Click, is_block_actions, problem, read_click
 from bot.slack.blocks import actions as a
@@ -43,7 +44,8 @@ def submit(click: Click, context: StepContext, doors: UseCases, key: str) -> Lat
     step = context.step
     if not step.outputs:
         return Later.explaining(click, doors.answer(context.run_id, step.id, click.user, {}, key=key))
-    return open_form(click, forms.step_form(context.run_id, step.id, step.title, step.outputs))
+    automated = review.pending(context.state, step.id)  # a review: preset to the automation's outputs
+    return open_form(click, forms.step_form(context.run_id, step.id, step.title, step.outputs, initial=automated))
 
 
 def approve(click: Click, context: StepContext, doors: UseCases, key: str) -> Later:
