@@ -28,6 +28,9 @@ CANDIDATE = '''
 def triage(ctx):
     words = ctx.params["title"].split()
     return {"team": words[0].lower(), "estimate": round(len(words) / 2, 1)}
+
+def refund(ctx):
+    return {"approved": ctx.params["cost"] < 250}
 '''
 
 WORKFLOW = """\
@@ -55,6 +58,13 @@ steps:
       compare:
         team: normalized  # "Billing " is billing
         estimate: {number: {tolerance: 0.5}}
+  - id: refund
+    name: Refund
+    approvers: [leads]
+    prompt: Refund {{ inputs.cost }} EUR?
+    shadow:
+      uses: cands:refund
+      with: {cost: "{{ inputs.cost }}"}
   - id: fix
     ask: support
     prompt: "{{ steps.triage.outputs.team }} fixes it in {{ steps.triage.outputs.estimate }} days."
@@ -62,7 +72,7 @@ steps:
 
 TEAMS = ("Billing", "Backend", "Mobile", "Search")
 WORDS = ("login", "fails", "after", "update", "page", "is", "slow", "on", "Android", "refund", "twice")
-SUPPORT = "U01SUPPORT"
+SUPPORT, LEAD = "U01SUPPORT", "U02LEAD"
 
 
 def make_folder(root: Path) -> Path:
@@ -83,12 +93,18 @@ def build_history(h: Harness, folder: Path, runs: int, *, seed: int) -> None:
         title = " ".join([team, *rng.sample(WORDS, rng.randint(1, 6))])
         estimate = round(len(title.split()) / 2 + rng.uniform(-0.4, 0.4), 1)
         written = rng.choice((team, team.upper(), f" {team.lower()} ", f"{team}."))
-        run = h.start("tickets", SUPPORT, title=title, cost=rng.randint(10, 500)).run_id
+        cost = rng.randint(10, 500)
+        run = h.start("tickets", SUPPORT, title=title, cost=cost).run_id
         assert run_due_shadows(h.service, h.versions, str(folder), h.now) == 1
         h.now += timedelta(minutes=rng.randint(5, 90))
         assert h.send(run, ev.Answer("triage", SUPPORT, {"team": written, "estimate": estimate})).accepted
-        assert h.send(run, ev.Answer("fix", SUPPORT)).accepted
-        assert h.state(run).status.value == "completed"
+        assert run_due_shadows(h.service, h.versions, str(folder), h.now) == 1
+        if cost < 250:  # the lead refunds what is small, as the shadow would
+            assert h.send(run, ev.Approve("refund", LEAD)).accepted
+            assert h.send(run, ev.Answer("fix", SUPPORT)).accepted
+        else:
+            assert h.send(run, ev.Reject("refund", LEAD, "too much for a refund")).accepted
+        assert h.state(run).status.value in ("completed", "failed")  # a rejection ends the run
         h.now += timedelta(hours=1)
 
 
@@ -135,11 +151,21 @@ def applied(diff: str, to: Path) -> Path:
     return copy
 
 
+def lead_approves(then: str) -> str:
+    """The lead approves the refund (its shadow agrees) and support is asked `then`."""
+    return f''':as @lead
+:press Approve
+:seen "refund: shadow compared — agreed"
+:seen "{then}"
+:as @support
+'''
+
 PROMOTED_SCRIPT = """\
 /conductor start tickets title="Billing refund twice" cost=40
 :seen "triage: runs (try 1)"
 :seen "✓ Triage"
-:seen "billing fixes it in 1.5 days"
+:seen "refund: its shadow runs beside the person"
+""" + lead_approves("billing fixes it in 1.5 days") + """\
 :press Submit
 :expect "complete"
 """
@@ -154,7 +180,7 @@ DEMOTED_SCRIPT = """\
 search
 2
 :seen "triage: shadow compared — agreed"
-:seen "search fixes it in 2"
+""" + lead_approves("search fixes it in 2") + """\
 :press Submit
 :expect "complete"
 """
@@ -207,3 +233,45 @@ def test_promoted_then_demoted_the_workflow_still_plays_to_its_end(tmp_path, url
     script.write_text(DEMOTED_SCRIPT)
     status, output = rehearse(script, MONDAY, workflows=str(person))
     assert status == 0, output[-3000:]
+
+
+APPROVAL_SCRIPT = """\
+/conductor start tickets title="Billing refund twice" cost=40
+:press Submit
+billing
+1.5
+:seen "refund: runs (try 1)"
+:seen "✓ Refund"
+:seen "billing fixes it in 1.5 days"
+:press Submit
+:expect "complete"
+/conductor start tickets title="Mobile app charged twice" cost=400
+:press Submit
+mobile
+2
+:seen "refund: runs (try 1)"
+:seen "The run is complete"
+"""
+
+
+def test_a_promoted_approval_decides_in_code_and_a_gate_routes_the_way_people_did(tmp_path, url):
+    folder = make_folder(tmp_path)
+    h = Harness(url, [str(folder)])
+    build_history(h, folder, 80, seed=11)
+    h.close()
+    promoted = cli(folder, "promote", "tickets", "refund")
+    assert promoted.exit_code == 0, promoted.output
+    assert "+  - id: refund_decision\n" in promoted.output and "+      - if: not steps.refund.outputs.approved\n" \
+        in promoted.output
+    code = applied(promoted.output, folder)
+    checked = cli(code, "validate", str(code / "tickets.yaml"))
+    assert checked.exit_code == 0, checked.output + (code / "tickets.yaml").read_text()
+
+    script = tmp_path / "approval.txt"
+    script.write_text(APPROVAL_SCRIPT)
+    status, output = rehearse(script, MONDAY, workflows=str(code))
+    assert status == 0, output[-3000:]
+    assert "your approval please" not in output  # nobody is asked to approve any more
+    # Too much to refund: code says no, and the gate ends the run before anyone is asked to fix.
+    second = output.split("Mobile app charged twice")[1]
+    assert "mobile fixes it" not in second
