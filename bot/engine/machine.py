@@ -245,6 +245,8 @@ def _decide(t: Transition, e: ev.Decide) -> None:
 
 
 def _reassign(t: Transition, e: ev.Reassign) -> None:
+    if review.reassigned(t, e):
+        return
     step, st = step_of(t, e.step_id, (TaskStep, GateStep), WAITING)
     if not is_member(e.actor, st.assignees, t.directory):
         require(t, e.actor, "reassign")

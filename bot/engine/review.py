@@ -16,10 +16,11 @@ from typing import Any
 
 from bot.definitions.steps import AutomationStep
 from bot.engine import events as ev
-from bot.engine.checks import must_be_assignee, valid_outputs
+from bot.engine.checks import must_be_assignee, require, valid_outputs
 from bot.engine.messages import AskPerson
-from bot.engine.permissions import principals_of
+from bot.engine.permissions import is_member, principals_of
 from bot.engine.progress import Transition
+from bot.engine.refusals import InvalidAssignee
 from bot.engine.state import RunState, StepStatus
 
 BUCKETS = 10_000  # the sample's resolution: 0.01%
@@ -68,13 +69,34 @@ def hold(t: Transition, step: AutomationStep, outputs: dict[str, Any]) -> bool:
     return True
 
 
+def _reviewed_step(t: Transition, step_id: str) -> AutomationStep | None:
+    step = t.workflow.steps[t.index[step_id]] if step_id in t.index else None
+    if isinstance(step, AutomationStep) and step.review is not None and pending(t.state, step_id) is not None:
+        return step
+    return None
+
+
+def reassigned(t: Transition, e: ev.Reassign) -> bool:
+    """A review handed to someone else, as a task is: True when `e` was about one."""
+    step = _reviewed_step(t, e.step_id)
+    if step is None:
+        return False
+    st = t.state.steps[e.step_id]
+    if not is_member(e.actor, st.assignees, t.directory):
+        require(t, e.actor, "reassign")
+    if not (e.assignee.startswith(("U", "W")) and e.assignee[1:].isalnum()):
+        raise InvalidAssignee(e.assignee)
+    st.assignees = [e.assignee]
+    t.emit(AskPerson(step_id=step.id, to=(e.assignee,), title=f"Review: {step.title}",
+                     text=shown(pending(t.state, step.id) or {}), fields=tuple(step.outputs), reassigned_by=e.actor))
+    return True
+
+
 def answered(t: Transition, e: ev.Answer) -> bool:
     """A person's answer to a review: True when `e` was one (and was applied or refused)."""
-    step = t.workflow.steps[t.index[e.step_id]] if e.step_id in t.index else None
-    if not isinstance(step, AutomationStep) or step.review is None:
-        return False
+    step = _reviewed_step(t, e.step_id)
     automated = pending(t.state, e.step_id)
-    if automated is None:
+    if step is None or automated is None:
         return False
     st = t.state.steps[e.step_id]
     must_be_assignee(t, st, e.actor, "review")

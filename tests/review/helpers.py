@@ -11,6 +11,7 @@ WORKFLOW = """
 id: reviewed
 channel: "#ops"
 roles: {ops: [UOPS], leads: [ULEAD]}
+permissions: {reassign: [leads]}
 inputs:
   title: string
 steps:

@@ -161,3 +161,24 @@ def test_insights_count_reviews_and_corrections(migrated_db_url, folder):
 
     assert "corrected" in text(report)
     h.close()
+
+
+def test_a_review_can_be_reassigned_and_the_new_reviewer_answers(migrated_db_url, folder):
+    h = harness(migrated_db_url, folder)
+    run = start(h, "run-reassign")
+    assert not h.send(run, ev.Reassign("triage", "U07NOBODY", "U09NEW")).accepted  # not theirs to hand on
+    assert h.send(run, ev.Reassign("triage", "UOPS", "U09NEW")).accepted
+    [again] = [m for m in asked(h, run) if m.step_id == "triage" and m.reassigned_by]
+    assert again.to == ("U09NEW",) and "team: backend" in again.text and again.reassigned_by == "UOPS"
+    assert not h.send(run, ev.Answer("triage", "UOPS", dict(AUTOMATED))).accepted
+    assert h.send(run, ev.Answer("triage", "U09NEW", dict(AUTOMATED))).accepted
+    assert h.state(run).steps["file"].status.value == "waiting_on_person"
+    h.close()
+
+
+def test_need_help_on_a_review_asks_in_the_thread(migrated_db_url, folder):
+    h = harness(migrated_db_url, folder)
+    run = start(h, "run-help")
+    assert h.send(run, ev.AskForHelp("triage", "UOPS")).accepted
+    assert len(audits(h, run, "help_requested")) == 1
+    h.close()
