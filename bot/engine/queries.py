@@ -71,7 +71,7 @@ _KEPT = _KeptStates(KEPT_STATES)
 def view_of(run: Run) -> RunView:
     """The view of one run read as a row."""
     return RunView(run.id, run.workflow_id, run.workflow_version_id, run.status, run.phase, run.started_by,
-                   run.updated_at, _state(run.id, run.lock_version, run.state))
+                   run.updated_at, keep_state(run.id, run.lock_version, run.state))
 
 
 def kept_state(run_id: str, version: int) -> RunState | None:
@@ -79,7 +79,7 @@ def kept_state(run_id: str, version: int) -> RunState | None:
     return _KEPT.get((run_id, version))
 
 
-def _state(run_id: str, version: int, raw: dict[str, Any]) -> RunState:
+def keep_state(run_id: str, version: int, raw: dict[str, Any]) -> RunState:
     """The state of a run at `version`, parsed from `raw` only when none is kept."""
     state = _KEPT.get((run_id, version))
     if state is None:
@@ -87,8 +87,6 @@ def _state(run_id: str, version: int, raw: dict[str, Any]) -> RunState:
         _KEPT.put((run_id, version), state)
     return state
 
-
-keep_state = _state
 
 
 @dataclass(frozen=True)
@@ -152,7 +150,7 @@ def active_runs(session: Session, workflow_id: str | None = None) -> list[RunVie
     for start in range(0, len(missing), 500):
         for run_id, version, raw in session.execute(select(RUNS.c.id, RUNS.c.lock_version, RUNS.c.state)
                                                     .where(RUNS.c.id.in_(missing[start:start + 500]))):
-            states[run_id] = _state(run_id, version, raw)
+            states[run_id] = keep_state(run_id, version, raw)
     return [RunView(row.id, row.workflow_id, row.workflow_version_id, row.status, row.phase, row.started_by,
                     row.updated_at, state) for row in rows if (state := states.get(row.id)) is not None]
 

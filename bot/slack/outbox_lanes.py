@@ -69,8 +69,9 @@ def due_heads(conn: Connection, ids: Sequence[int], now: datetime, limit: int) -
     people has a thousand heads, and reading each in full on every pass cost more than the
     pass could send."""
     rows: list[Any] = []
-    for start in range(0, len(ids), CHUNK):
-        chunk = sorted(ids)[start:start + CHUNK]
+    oldest_first = sorted(ids)
+    for start in range(0, len(oldest_first), CHUNK):
+        chunk = oldest_first[start:start + CHUNK]
         rows += conn.execute(
             select(OUTBOX, RUNS.c.channel.label("run_channel"), RUNS.c.thread_ts.label("run_thread_ts"))
             .outerjoin(RUNS, RUNS.c.id == OUTBOX.c.run_id)

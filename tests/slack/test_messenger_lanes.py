@@ -16,6 +16,7 @@ from bot.slack.messenger import OUTBOX
 from bot.slack.sent_lookup import metadata_for
 from tests.polling import wait_for
 from tests.slack.messenger_stage import drain, messenger_stage
+from tests.slack.test_messenger import render
 
 WORKFLOW = """
 id: chat
@@ -27,10 +28,6 @@ steps:
 inputs:
   n: integer
 """
-
-
-def render(payload, context):
-    return {"text": f"{payload['kind']}: {payload.get('text', '')}".strip()}
 
 
 @pytest.fixture
