@@ -119,8 +119,7 @@ class Messenger(Outcomes, SlackCalls):
         # Across all channels (DMs are channels too): a stand-up's fan-out must not flood Slack.
         self.workspace = TokenBucket(workspace_rate, 1, 2.0) if workspace_rate else None
         self.paused_until: dict[str, datetime] = {}
-        self.lanes: dict[str, str] = {}  # a channel's `#name` -> Slack's channel id
-        self.names = ChannelNames(client)
+        self.names = ChannelNames(client)  # a channel's `#name` -> Slack's channel id
         self.dm_channels: dict[str, str] = {}  # a user -> the id of the bot's DM with them
         self._covered: dict[int, int] = {}  # update row id -> newest update of its run it stands for
         self.throttled = False
@@ -339,7 +338,7 @@ class Messenger(Outcomes, SlackCalls):
         return self._same_channel(outbox_lanes.lane_of(row))
 
     def _same_channel(self, lane: str) -> str:
-        return self.lanes.get(lane) or self.names.known(lane) or lane if is_name(lane) else lane
+        return self.names.known(lane) or lane if is_name(lane) else lane
 
     def _learn_lanes(self, pairs: Any) -> None:
         for named, channel_id in pairs:
@@ -349,9 +348,6 @@ class Messenger(Outcomes, SlackCalls):
     def _learn(self, name: str, channel_id: str) -> None:
         """`#name` is the channel `channel_id`: one lane from now on, and it keeps the name's
         rate-limit bucket (a fresh bucket would let a burst through that Slack answers 429)."""
-        if self.lanes.get(name) == channel_id:
-            return
-        self.lanes[name] = channel_id
         self.names.learn(name, channel_id)
         bucket = self.buckets.pop(name, None)
         if bucket is not None:

@@ -28,7 +28,6 @@ class SlackCalls:
     versions: WorkflowVersions
     render: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
     names: ChannelNames
-    lanes: dict[str, str]
     dm_channels: dict[str, str]
     _covered: dict[int, int]
     _newest_update: Callable[[str | None, int], int]
@@ -39,7 +38,7 @@ class SlackCalls:
         to a user id lands in the bot's DM with them; its id comes back in the answer)."""
         if not is_name(channel):
             return channel
-        known = self.lanes.get(channel) or self.names.id_for(channel)
+        known = self.names.id_for(channel)
         if known:
             self._learn(channel, known)
         return known or channel  # not listed for the bot: Slack decides whether the name posts

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select, update
 from bot.engine.messages import UnknownMessageKind
 from bot.observability.context import log_context
 from bot.observability.metrics import count_slack_ratelimited
-from bot.slack.channel_names import is_name
+from bot.slack.channel_names import ChannelNames, is_name
 from bot.slack.client import retry_after
 from bot.store.models import OutboxMessage, Run
 
@@ -35,7 +35,7 @@ class Outcomes:
     engine: Engine
     clock: Callable[[], datetime]
     backoff_seconds: float
-    lanes: dict[str, str]
+    names: ChannelNames
     paused_until: dict[str, datetime]
     _covered: dict[int, int]
     _lane: Callable[[Any], str]
@@ -53,7 +53,7 @@ class Outcomes:
         if payload.get("kind") == "run_started" and payload.get("run_id"):
             # The header's ts is the run's thread; Slack's channel id replaces a `#name`.
             values: dict[str, Any] = {"thread_ts": ts}
-            channel = channel or (self.lanes.get(row["channel"]) if is_name(row["channel"]) else row["channel"])
+            channel = channel or (self.names.known(row["channel"]) if is_name(row["channel"]) else row["channel"])
             if channel and not is_name(channel):
                 values["channel"] = channel
             conn.execute(update(RUNS).where(RUNS.c.id == payload["run_id"]).values(**values))
